@@ -1,0 +1,166 @@
+"""The one object an application creates: configuration, storage, pipeline and HTTP apps."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from footfall.config import Config
+from footfall.ingest.event import PAGEVIEW, Event
+from footfall.ingest.pipeline import Draft, IngestContext, Pipeline
+from footfall.store import Store
+from footfall.web.requests import describe_request
+
+
+class Analytics:
+    """footfall for one application (one site).
+
+    Create it once with the options of :class:`~footfall.config.Config`; the database is
+    opened (and migrated) on first use or by :meth:`open`, and :meth:`close` writes what is
+    queued before the process ends::
+
+        analytics = Analytics(database_url="sqlite:///footfall.db", retention_days=90)
+    """
+
+    def __init__(self, config: Config | None = None, **options: Any) -> None:
+        self.config = config if config is not None else Config(**options)
+        self._store: Store | None = None
+        self._pipeline: Pipeline | None = None
+        self._open_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._app: Any = None
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Connect and migrate the database; idempotent, safe from several threads."""
+        if self._pipeline is not None:
+            return
+        with self._open_lock:
+            if self._pipeline is None:
+                store = Store(self.config.database_url, max_batch_size=self.config.max_batch_size)
+                self._pipeline = Pipeline(self.config, store)
+                self._store = store
+
+    def close(self) -> None:
+        """Write every queued event and dropped-event count, then release the database."""
+        with self._open_lock:
+            if self._pipeline is not None:
+                self._pipeline.close()
+            if self._store is not None:
+                self._store.close()
+            self._store = self._pipeline = None
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._loop = None
+
+    async def __aenter__(self) -> Analytics:
+        await asyncio.to_thread(self.open)
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await asyncio.to_thread(self.close)
+
+    @property
+    def store(self) -> Store:
+        self.open()
+        assert self._store is not None
+        return self._store
+
+    @property
+    def pipeline(self) -> Pipeline:
+        self.open()
+        assert self._pipeline is not None
+        return self._pipeline
+
+    # -- the HTTP side ---------------------------------------------------------------------
+
+    @property
+    def app(self) -> Any:
+        """The ASGI application with every footfall route at its full path."""
+        if self._app is None:
+            from footfall.web.app import build_app
+
+            self._app = build_app(self)
+        return self._app
+
+    # -- ingestion -------------------------------------------------------------------------
+
+    async def ingest(
+        self,
+        payload: dict[str, Any],
+        *,
+        headers: Mapping[str, str],
+        peer: str | None,
+        context: IngestContext,
+        trusted: bool = False,
+    ) -> Event:
+        """Run one payload through the pipeline. Raises ``InvalidEvent`` or ``Dropped``."""
+        pipeline = self._pipeline or await asyncio.to_thread(lambda: self.pipeline)
+        draft = Draft(payload=payload, headers=headers, peer=peer, context=context)
+        draft.trusted = trusted
+        return await pipeline.run(draft)
+
+    async def track(
+        self,
+        name: str,
+        props: Mapping[str, Any] | None = None,
+        *,
+        request: Any | None = None,
+        url: str | None = None,
+        referrer: str | None = None,
+        interactive: bool = True,
+    ) -> Event:
+        """Record an event from Python code, through the same pipeline as the browser's.
+
+        With ``request`` (Starlette/FastAPI, Django or Flask), the visitor, page and referrer
+        are taken from it, and bots are filtered as usual. Without one, the event is counted
+        for an anonymous server visitor and ``url`` is required. Returns the stored event;
+        raises ``InvalidEvent`` for bad input and ``Dropped`` when filtered.
+        """
+        info = describe_request(request) if request is not None else None
+        page = url or (info.url if info else None)
+        if page is None:
+            raise ValueError("track() needs url= when there is no request")
+        payload = {
+            "name": name,
+            "url": page,
+            "props": dict(props) if props else None,
+            "referrer": referrer if referrer is not None else (info.referrer if info else None),
+            "interactive": interactive,
+        }
+        return await self.ingest(
+            payload,
+            headers=info.headers if info else {},
+            peer=info.peer if info else None,
+            context=IngestContext(source="python", request=request),
+            trusted=info is None,
+        )
+
+    def track_sync(
+        self,
+        name: str,
+        props: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> Event:
+        """:meth:`track` for synchronous code (WSGI views, scripts, templates)."""
+        future = asyncio.run_coroutine_threadsafe(
+            self.track(name, props, **options), self._background_loop()
+        )
+        return future.result()
+
+    def _background_loop(self) -> asyncio.AbstractEventLoop:
+        with self._open_lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="footfall-sync", daemon=True).start()
+                self._loop = loop
+            return self._loop
+
+    def __repr__(self) -> str:
+        return f"Analytics(database_url={self.config.database_url!r})"
+
+
+__all__ = ["PAGEVIEW", "Analytics"]

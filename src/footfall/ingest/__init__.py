@@ -1,0 +1,1 @@
+"""The ingestion pipeline: every event, from any source, passes through here."""

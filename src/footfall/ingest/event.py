@@ -1,0 +1,97 @@
+"""The event record that flows through the pipeline, and the closed set of reasons to drop one."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+PAGEVIEW = "pageview"
+
+
+class DropReason(enum.StrEnum):
+    """Why an event was not stored.
+
+    The value is what the ``X-Footfall-Dropped`` header says and what the per-day
+    dropped-event counters are keyed by.
+    """
+
+    BOT = "bot"
+    """The User-Agent matches a known crawler, monitor, script or HTTP library."""
+    AUTOMATION = "automation"
+    """A headless or automated browser (HeadlessChrome, PhantomJS, Selenium, ...)."""
+    NO_USER_AGENT = "no_user_agent"
+    """No User-Agent header at all: no real browser sends that."""
+    EXCLUDED_PATH = "excluded_path"
+    """The path matches one of the configured ``exclude_paths``."""
+    HOSTNAME = "hostname"
+    """The page's host is not one of the configured ``hostnames``."""
+    RATE_LIMITED = "rate_limited"
+    """Too many events from one (truncated) IP address; answered with 429."""
+    HOOK = "hook"
+    """``on_before_ingest`` raised."""
+
+
+class Dropped(Exception):
+    """Raised by a pipeline step to stop the event; carries the reason."""
+
+    def __init__(self, reason: DropReason) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+class DropEvent(Exception):
+    """Raise this from ``on_before_ingest`` to drop an event quietly.
+
+    Any other exception drops the event too, but is logged as a hook error.
+    """
+
+
+@dataclass(slots=True)
+class Event:
+    """One page view or custom event, enriched and anonymised.
+
+    This is what ``on_before_ingest`` and ``on_after_ingest`` receive and what the store
+    writes. It never holds an IP address or a raw User-Agent string.
+    """
+
+    name: str
+    """``"pageview"`` for page views, otherwise the custom event's name."""
+    timestamp: datetime
+    """When the event happened, timezone-aware UTC."""
+    hostname: str
+    path: str
+    properties: dict[str, str | int | float | bool | None] = field(default_factory=dict)
+    interactive: bool = True
+    referrer: str | None = None
+    """The referring URL without its query string and fragment."""
+    referrer_source: str | None = None
+    """The referrer's host (``www.`` stripped) or ``utm_source``; ``None`` for direct."""
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_content: str | None = None
+    utm_term: str | None = None
+    country: str | None = None
+    """ISO 3166-1 alpha-2 code, or ``None`` when unknown."""
+    device: str | None = None
+    """``"desktop"``, ``"mobile"`` or ``"tablet"``."""
+    browser: str | None = None
+    browser_version: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    visitor_id: int = 0
+    """Keyed hash of (daily salt, host, truncated IP, User-Agent); unrecoverable after 48 h."""
+    session_id: int = 0
+    """Random id of the visit; a new one after 30 minutes of inactivity."""
+
+    @property
+    def is_pageview(self) -> bool:
+        return self.name == PAGEVIEW
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready view of the event (timestamp as ISO 8601)."""
+        data = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        data["timestamp"] = self.timestamp.isoformat()
+        return data

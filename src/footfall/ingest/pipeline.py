@@ -1,0 +1,245 @@
+"""The ingestion pipeline: every event, from the browser, the middleware or ``track()``,
+takes this one path. Reading ``STEPS`` tells the whole story; each step is a small function
+that enriches the draft or raises :class:`Dropped` with a reason.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import inspect
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from footfall.config import Config, IngestHook
+from footfall.ingest import bots, client_ip, referrers
+from footfall.ingest.event import DropEvent, Dropped, DropReason, Event
+from footfall.ingest.geo import CountryLookup
+from footfall.ingest.identity import Salts, visitor_id
+from footfall.ingest.ratelimit import RateLimiter
+from footfall.ingest.sessions import SessionTracker
+from footfall.ingest.user_agent import parse_user_agent
+from footfall.ingest.validate import Submission, validate
+from footfall.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class IngestContext:
+    """What the hooks learn about an event's origin (never the IP or the User-Agent)."""
+
+    source: str
+    """``"http"`` for the ingestion endpoint, ``"python"`` for ``track()``, ``"middleware"``
+    for server-rendered page views."""
+    request: Any | None = None
+    """The framework's request object, when there is one."""
+
+
+@dataclass(slots=True)
+class Draft:
+    """An event on its way through the pipeline; lives only as long as the request."""
+
+    payload: dict[str, Any]
+    headers: Mapping[str, str]
+    peer: str | None
+    context: IngestContext
+    trusted: bool = False
+    """Sent by the application's own Python code: no bot filter, no rate limit."""
+    submission: Submission | None = None
+    user_agent: str = ""
+    truncated_ip: str = ""
+    event: Event = field(default=None)  # type: ignore[assignment]
+
+
+class Pipeline:
+    """The configured collaborators the steps use, and the runner."""
+
+    def __init__(self, config: Config, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self.clock = config.clock
+        self.trusted_proxies = client_ip.parse_trusted_proxies(config.trusted_proxies)
+        self.countries = CountryLookup(header=config.country_header, database=config.geoip_database)
+        self.salts = Salts(store.salts)
+        self.sessions = SessionTracker(store.find_visits)
+        self.rate_limiter = (
+            RateLimiter(config.rate_limit_per_minute) if config.rate_limit_per_minute else None
+        )
+        self.hostnames = _host_matcher(config.hostnames)
+        self.excluded = _path_matcher(config.exclude_paths)
+
+    async def run(self, draft: Draft) -> Event:
+        """Run every step; raises ``InvalidEvent`` (400) or ``Dropped`` (filtered)."""
+        try:
+            for step in STEPS:
+                result = step(self, draft)
+                if result is not None:
+                    await result
+        except Dropped as dropped:
+            self.store.writer.count_dropped(self.clock().date(), dropped.reason.value)
+            raise
+        return draft.event
+
+    def close(self) -> None:
+        self.countries.close()
+
+
+Step = Callable[[Pipeline, Draft], Awaitable[None] | None]
+
+
+# -- the steps, in order ---------------------------------------------------------------------
+
+
+def validate_payload(p: Pipeline, d: Draft) -> None:
+    s = d.submission = validate(d.payload)
+    d.user_agent = d.headers.get("user-agent", "")
+    d.event = Event(
+        name=s.name,
+        timestamp=p.clock(),
+        hostname=(s.hostname or _request_host(d.headers)).lower(),
+        path=s.path,
+        properties=s.props,
+        interactive=s.interactive,
+    )
+
+
+def filter_bots(p: Pipeline, d: Draft) -> None:
+    if d.trusted:
+        return
+    reason = bots.bot_reason(d.user_agent)
+    if reason is not None:
+        raise Dropped(reason)
+
+
+def filter_hosts_and_paths(p: Pipeline, d: Draft) -> None:
+    if p.hostnames is not None and not p.hostnames(d.event.hostname):
+        raise Dropped(DropReason.HOSTNAME)
+    if p.excluded is not None and p.excluded(d.event.path):
+        raise Dropped(DropReason.EXCLUDED_PATH)
+
+
+def anonymise_ip(p: Pipeline, d: Draft) -> None:
+    """The full address is used here and nowhere else: only the truncated form goes on."""
+    address = client_ip.client_ip(d.peer, d.headers, p.trusted_proxies)
+    d.truncated_ip = client_ip.truncate_ip(address) if address else ""
+
+
+def rate_limit(p: Pipeline, d: Draft) -> None:
+    if p.rate_limiter is None or d.trusted:
+        return
+    if not p.rate_limiter.allow(d.truncated_ip, d.event.timestamp):
+        raise Dropped(DropReason.RATE_LIMITED)
+
+
+def put_user_agent(p: Pipeline, d: Draft) -> None:
+    if not d.user_agent:
+        return
+    client = parse_user_agent(d.user_agent)
+    e = d.event
+    e.browser, e.browser_version = client.browser, client.browser_version
+    e.os, e.os_version, e.device = client.os, client.os_version, client.device
+
+
+def put_country(p: Pipeline, d: Draft) -> None:
+    d.event.country = p.countries.country(d.truncated_ip or None, d.headers)
+
+
+def put_referrer(p: Pipeline, d: Draft) -> None:
+    e = d.event
+    tags = referrers.utm_tags(d.submission.query if d.submission else "")
+    for name, value in tags.items():
+        setattr(e, name, value)
+    referrer = referrers.parse_referrer(d.submission.referrer if d.submission else None)
+    e.referrer = referrer.url
+    e.referrer_source = referrers.referrer_source(referrer, e.hostname, e.utm_source)
+
+
+async def identify(p: Pipeline, d: Draft) -> None:
+    """Visitor id under today's salt (and yesterday's, just after midnight), then the visit."""
+    e = d.event
+    today = e.timestamp.date()
+    candidates = [
+        visitor_id(await p.salts.for_day(today), e.hostname, d.truncated_ip, d.user_agent)
+    ]
+    since_midnight = e.timestamp - e.timestamp.replace(hour=0, minute=0, second=0, microsecond=0)
+    previous = p.salts.previous(today) if since_midnight <= p.sessions.timeout else None
+    if previous is not None:
+        candidates.append(visitor_id(previous, e.hostname, d.truncated_ip, d.user_agent))
+    e.visitor_id, e.session_id = await p.sessions.resolve(candidates, e.timestamp)
+
+
+async def before_ingest(p: Pipeline, d: Draft) -> None:
+    hook = p.config.on_before_ingest
+    if hook is None:
+        return
+    try:
+        await _call(hook, d.event, d.context)
+    except DropEvent:
+        raise Dropped(DropReason.HOOK) from None
+    except Exception:
+        log.exception("on_before_ingest raised; the event is dropped")
+        raise Dropped(DropReason.HOOK) from None
+
+
+async def write(p: Pipeline, d: Draft) -> None:
+    await p.store.writer.write(d.event)
+
+
+async def after_ingest(p: Pipeline, d: Draft) -> None:
+    hook = p.config.on_after_ingest
+    if hook is None:
+        return
+    try:
+        await _call(hook, d.event, d.context)
+    except Exception:
+        log.exception("on_after_ingest raised (the event is stored)")
+
+
+STEPS: tuple[Step, ...] = (
+    validate_payload,
+    filter_bots,
+    filter_hosts_and_paths,
+    anonymise_ip,
+    rate_limit,
+    put_user_agent,
+    put_country,
+    put_referrer,
+    identify,
+    before_ingest,
+    write,
+    after_ingest,
+)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+async def _call(hook: IngestHook, event: Event, context: IngestContext) -> None:
+    result = hook(event, context)
+    if inspect.isawaitable(result):
+        await result
+
+
+def _request_host(headers: Mapping[str, str]) -> str:
+    """Where a path-only event was sent from: the page's origin, else the Host it reached."""
+    origin = headers.get("origin")
+    if origin and "://" in origin:
+        return origin.split("://", 1)[1].split(":", 1)[0]
+    return headers.get("host", "").rsplit(":", 1)[0] if headers.get("host") else ""
+
+
+def _host_matcher(patterns: Any) -> Callable[[str], bool] | None:
+    if patterns is None:
+        return None
+    regex = re.compile("|".join(fnmatch.translate(p.lower()) for p in patterns) or "(?!)")
+    return lambda host: regex.match(host) is not None
+
+
+def _path_matcher(patterns: Any) -> Callable[[str], bool] | None:
+    if not patterns:
+        return None
+    regex = re.compile("|".join(fnmatch.translate(p) for p in patterns))
+    return lambda path: regex.match(path) is not None

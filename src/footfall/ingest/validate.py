@@ -1,0 +1,172 @@
+"""The shape and limits of an incoming event, checked before anything else looks at it.
+
+The limits follow Plausible's, so a payload Plausible accepts is accepted here too.
+Plausible's one-letter keys (``n u d r p i h m``) are read as their long names.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from footfall.ingest.event import PAGEVIEW
+
+MAX_BODY_BYTES = 8 * 1024
+MAX_NAME = 120
+MAX_URL = 2000
+MAX_PROPS = 30
+MAX_PROP_KEY = 300
+MAX_PROP_VALUE = 2000
+MAX_HOSTNAME = 253
+
+ALIASES = {
+    "n": "name",
+    "u": "url",
+    "d": "domain",
+    "r": "referrer",
+    "p": "props",
+    "m": "props",
+    "meta": "props",
+    "i": "interactive",
+    "h": "hash_mode",
+}
+
+Scalar = str | int | float | bool | None
+
+
+class InvalidEvent(ValueError):
+    """The payload breaks a rule; ``field`` names the part at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(slots=True)
+class Submission:
+    """A validated event as sent, before enrichment."""
+
+    name: str
+    hostname: str | None
+    path: str
+    query: str = ""
+    referrer: str | None = None
+    props: dict[str, Scalar] = field(default_factory=dict)
+    interactive: bool = True
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    """Decode a JSON object; sendBeacon posts it as text/plain, which is accepted alike."""
+    if len(body) > MAX_BODY_BYTES:
+        raise InvalidEvent("body", f"must be at most {MAX_BODY_BYTES} bytes")
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InvalidEvent("body", "is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise InvalidEvent("body", "must be a JSON object")
+    return payload
+
+
+def validate(payload: dict[str, Any]) -> Submission:
+    data = {ALIASES.get(key, key): value for key, value in payload.items()}
+    name = _name(data.get("name", PAGEVIEW))
+    hostname, path, query = _location(data)
+    return Submission(
+        name=name,
+        hostname=hostname,
+        path=path,
+        query=query,
+        referrer=_referrer(data.get("referrer")),
+        props=_props(data.get("props")),
+        interactive=True if name == PAGEVIEW else _flag("interactive", data.get("interactive")),
+    )
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidEvent("name", "must be a non-empty string")
+    value = value.strip()
+    if len(value) > MAX_NAME:
+        raise InvalidEvent("name", f"must be at most {MAX_NAME} characters")
+    return value
+
+
+def _location(data: dict[str, Any]) -> tuple[str | None, str, str]:
+    """``(hostname, path, query)`` from ``url`` (absolute, or a path) or ``path``."""
+    key = "url" if data.get("url") is not None else "path"
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidEvent("url", "is required: the page's URL (or its path, as 'path')")
+    if len(value) > MAX_URL:
+        raise InvalidEvent(key, f"must be at most {MAX_URL} characters")
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError:
+        raise InvalidEvent(key, "is not a valid URL") from None
+    if parts.scheme and parts.scheme not in ("http", "https"):
+        raise InvalidEvent(key, "must be an http(s) URL or a path")
+    if parts.scheme and not hostname:
+        raise InvalidEvent(key, "has no host")
+    if not parts.scheme and not value.startswith("/"):
+        raise InvalidEvent(key, "must be an absolute URL or a path starting with '/'")
+    path = parts.path or "/"
+    if _flag("hash_mode", data.get("hash_mode", False)) and parts.fragment:
+        path = f"{path}#{parts.fragment}"
+    domain = data.get("domain")
+    if hostname is None and isinstance(domain, str) and domain:
+        hostname = domain.split(",")[0].strip().lower()  # Plausible allows "a.com,b.com"
+    if hostname is not None and len(hostname) > MAX_HOSTNAME:
+        raise InvalidEvent(key, "has an over-long host name")
+    return hostname, path, parts.query
+
+
+def _referrer(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidEvent("referrer", "must be a string")
+    if len(value) > MAX_URL:
+        raise InvalidEvent("referrer", f"must be at most {MAX_URL} characters")
+    return value
+
+
+def _flag(name: str, value: Any) -> bool:
+    if value is None:
+        return name == "interactive"
+    if not isinstance(value, bool | int) or value not in (0, 1):
+        raise InvalidEvent(name, "must be true or false")
+    return bool(value)
+
+
+def _props(value: Any) -> dict[str, Scalar]:
+    if value is None:
+        return {}
+    if isinstance(value, str):  # older Plausible trackers send props as a JSON string
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise InvalidEvent("props", "must be an object") from None
+    if not isinstance(value, dict):
+        raise InvalidEvent("props", "must be an object of scalar values")
+    if len(value) > MAX_PROPS:
+        raise InvalidEvent("props", f"must have at most {MAX_PROPS} properties")
+    props: dict[str, Scalar] = {}
+    for key, item in value.items():
+        if not key or len(key) > MAX_PROP_KEY:
+            raise InvalidEvent("props", f"keys must be 1 to {MAX_PROP_KEY} characters")
+        if isinstance(item, str):
+            if len(item) > MAX_PROP_VALUE:
+                raise InvalidEvent(f"props.{key}", f"must be at most {MAX_PROP_VALUE} characters")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise InvalidEvent(f"props.{key}", "must be a finite number")
+        elif item is not None and not isinstance(item, bool | int | float):
+            raise InvalidEvent(f"props.{key}", "must be a string, number, boolean or null")
+        props[key] = item
+    return props

@@ -1,0 +1,62 @@
+"""Engines for the supported databases, set up for durable, concurrent use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+SUPPORTED = ("sqlite", "postgresql")
+
+
+def create_store_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """Create the engine for ``url``: SQLite (one file, WAL) or PostgreSQL (psycopg 3).
+
+    A bare ``postgresql://`` URL is taken to mean psycopg 3, the only driver installed.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED:
+        raise ValueError(
+            f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
+            "use sqlite:///path/to/file.db or postgresql+psycopg://user@host/dbname"
+        )
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    if parsed.database in (None, "", ":memory:"):
+        raise ValueError(
+            "footfall needs a SQLite file, not an in-memory database: events must survive "
+            "a restart and be shared between workers (use sqlite:///footfall.db)"
+        )
+    # The driver's timeout is the busy handler from the first statement on, so concurrent
+    # starts wait for each other's locks instead of failing.
+    engine = create_engine(
+        parsed, pool_size=pool_size, max_overflow=10, connect_args={"timeout": 30}
+    )
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL for concurrent readers, FULL sync so a commit survives power loss, and explicit
+    transactions (the stdlib driver's implicit ones break transactional DDL and batching).
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Writers ask for IMMEDIATE so two processes never deadlock upgrading a read lock.
+        mode = connection.get_execution_options().get("sqlite_begin", "")
+        connection.exec_driver_sql(f"BEGIN {mode}".strip())

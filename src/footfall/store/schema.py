@@ -1,0 +1,104 @@
+"""The tables, as SQLAlchemy Core metadata.
+
+This is the current shape of the schema; the migrations in ``store/migrations`` build it.
+Timestamps are naive UTC on every backend, so comparisons and exports mean the same
+everywhere. Ids are 63-bit integers: compact to store and fast to count distinct.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# SQLite only gives a column rowid semantics (cheap appends) when it is exactly INTEGER.
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _dimensions() -> list[Column]:
+    """Columns shared by page views and custom events, so every filter applies to both."""
+    return [
+        Column("hostname", String(253), nullable=False),
+        Column("referrer", String(2000)),
+        Column("referrer_source", String(253)),
+        Column("utm_source", String(300)),
+        Column("utm_medium", String(300)),
+        Column("utm_campaign", String(300)),
+        Column("utm_content", String(300)),
+        Column("utm_term", String(300)),
+        Column("country", String(2)),
+        Column("device", String(16)),
+        Column("browser", String(64)),
+        Column("browser_version", String(32)),
+        Column("os", String(64)),
+        Column("os_version", String(32)),
+        Column("visitor_id", BigInteger, nullable=False),
+        Column("session_id", BigInteger, nullable=False),
+    ]
+
+
+page_view = Table(
+    "page_view",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("timestamp", DateTime, nullable=False),
+    Column("path", String(2000), nullable=False),
+    *_dimensions(),
+    Index("ix_page_view_timestamp", "timestamp"),
+    Index("ix_page_view_session", "session_id"),
+)
+
+custom_event = Table(
+    "custom_event",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("timestamp", DateTime, nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("path", String(2000), nullable=False),
+    Column("properties", Text),
+    Column("interactive", Boolean, nullable=False, default=True),
+    *_dimensions(),
+    Index("ix_custom_event_timestamp", "timestamp"),
+    Index("ix_custom_event_name_timestamp", "name", "timestamp"),
+    Index("ix_custom_event_session", "session_id"),
+)
+
+visit_session = Table(
+    "visit_session",
+    metadata,
+    Column("visitor_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("session_id", BigInteger, nullable=False),
+    Column("last_seen", DateTime, nullable=False),
+    Index("ix_visit_session_last_seen", "last_seen"),
+)
+"""The latest visit of each visitor id: what lets a visit continue across workers and restarts."""
+
+salt = Table(
+    "salt",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("salt", LargeBinary(32), nullable=False),
+)
+"""One random key per UTC day for the visitor hash; rows older than 48 hours are deleted."""
+
+dropped_event = Table(
+    "dropped_event",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("reason", String(32), primary_key=True),
+    Column("count", BigInteger, nullable=False, default=0),
+)
+"""Aggregate counts of filtered events: how many and why, never what."""

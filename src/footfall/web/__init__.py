@@ -1,0 +1,1 @@
+"""HTTP: thin Starlette glue over the ingestion pipeline and the query layer."""

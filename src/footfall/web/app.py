@@ -1,0 +1,53 @@
+"""The ASGI application: every footfall route at its full path, for standalone use or for
+mounting into a host application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from footfall._version import __version__
+from footfall.web.ingest import ingest_endpoint
+
+if TYPE_CHECKING:
+    from footfall.analytics import Analytics
+
+PLAUSIBLE_EVENT_PATH = "/api/event"
+
+
+def build_app(analytics: Analytics) -> Starlette:
+    base = f"{analytics.config.api_base_path}/analytics"
+    # Any site may send events (sendBeacon needs no preflight; fetch with JSON does).
+    cors = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=["*"],
+            allow_methods=["POST"],
+            allow_headers=["Content-Type"],
+            max_age=86400,
+        )
+    ]
+    ingest = ingest_endpoint(analytics)
+
+    async def health(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        async with analytics:
+            yield
+
+    routes = [
+        Route(f"{base}/event", ingest, methods=["POST", "OPTIONS"], middleware=cors),
+        Route(PLAUSIBLE_EVENT_PATH, ingest, methods=["POST", "OPTIONS"], middleware=cors),
+        Route(f"{base}/health", health, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
