@@ -4,6 +4,7 @@ once the day's salt is gone (48 hours later)."""
 from __future__ import annotations
 
 import hashlib
+import random
 import secrets
 from datetime import date, timedelta
 
@@ -20,8 +21,13 @@ def visitor_id(salt: bytes, hostname: str, truncated_ip: str, user_agent: str) -
     return int.from_bytes(digest, "big") >> 1
 
 
+_session_ids = random.Random(secrets.randbits(128))
+
+
 def new_session_id() -> int:
-    return secrets.randbits(63)
+    """A random 63-bit id. Session ids are opaque labels, not secrets, so a PRNG seeded once
+    from the OS is enough (and ``os.urandom`` per call is slow on some virtual machines)."""
+    return _session_ids.getrandbits(63)
 
 
 class Salts:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-
-import anyio.to_thread
 
 from footfall.ingest.identity import new_session_id
 
 SESSION_TIMEOUT = timedelta(minutes=30)
 
-SessionLookup = Callable[[Sequence[int]], dict[int, tuple[int, datetime]]]
+SessionLookup = Callable[[Sequence[int]], Awaitable[dict[int, tuple[int, datetime]]]]
 """Given visitor ids, the stored ``(session_id, last_seen)`` of those that have one."""
 
 
@@ -37,7 +35,7 @@ class SessionTracker:
         """
         found = self._fresh(candidates, self._recent, now)
         if found is None:
-            stored = await anyio.to_thread.run_sync(self._lookup, candidates)
+            stored = await self._lookup(candidates)
             # Another request of the same visitor may have been assigned while we waited.
             found = self._fresh(candidates, self._recent, now) or self._fresh(
                 candidates, stored, now

@@ -10,13 +10,17 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
+from footfall.store.batching import BatchThread
 from footfall.store.database import create_store_engine
 from footfall.store.migrate import migrate
 from footfall.store.salts import SaltRepository
 from footfall.store.schema import visit_session
 from footfall.store.writer import BatchWriter, StoreUnavailable
 
-__all__ = ["Store", "StoreUnavailable"]
+__all__ = ["Store", "StoreUnavailable", "Visits"]
+
+Visits = dict[int, tuple[int, datetime]]
+"""visitor id -> (session id, last seen), for visitors with a stored visit."""
 
 
 class Store:
@@ -27,19 +31,29 @@ class Store:
         migrate(self.engine)
         self.writer = BatchWriter(self.engine, max_batch_size=max_batch_size)
         self.salts = SaltRepository(self.engine)
+        # Concurrent look-ups share one query, as concurrent writes share one transaction.
+        self._visit_lookups: BatchThread[Sequence[int], Visits] = BatchThread(
+            "footfall-visits", self._find_visits_batch, max_batch_size=500
+        )
 
-    def find_visits(self, visitor_ids: Sequence[int]) -> dict[int, tuple[int, datetime]]:
+    async def find_visits(self, visitor_ids: Sequence[int]) -> Visits:
         """The stored ``(session_id, last_seen)`` of each visitor id that has one."""
+        return await self._visit_lookups.submit(visitor_ids)
+
+    def _find_visits_batch(self, requests: list[Sequence[int]]) -> list[Visits]:
+        wanted = sorted({visitor for ids in requests for visitor in ids})
         query = select(
             visit_session.c.visitor_id, visit_session.c.session_id, visit_session.c.last_seen
-        ).where(visit_session.c.visitor_id.in_(list(visitor_ids)))
+        ).where(visit_session.c.visitor_id.in_(wanted))
         with self.engine.connect() as conn:
-            return {
+            found = {
                 row.visitor_id: (row.session_id, row.last_seen.replace(tzinfo=UTC))
                 for row in conn.execute(query)
             }
+        return [{v: found[v] for v in ids if v in found} for ids in requests]
 
     def close(self) -> None:
         """Write what is queued, then release the connections."""
+        self._visit_lookups.close()
         self.writer.close()
         self.engine.dispose()

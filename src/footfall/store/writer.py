@@ -9,11 +9,7 @@ loses no acknowledged event.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import contextlib
 import logging
-import queue
 import threading
 from collections import Counter
 from collections.abc import Iterable
@@ -21,65 +17,48 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from footfall.ingest.event import Event
+from footfall.store.batching import BatchThread
 from footfall.store.dialect import insert_for
 from footfall.store.schema import custom_event, dropped_event, page_view, visit_session
 
 log = logging.getLogger(__name__)
-
-_STOP = object()
-
-Waiter = asyncio.Future[None] | concurrent.futures.Future[None]
-"""Whoever waits for a commit: an asyncio future on some event loop, or a thread's future."""
-_Wakeups = list[tuple[asyncio.Future[None], BaseException | None]]
 
 
 class StoreUnavailable(Exception):
     """The database could not take the event; the sender should retry later."""
 
 
-class _Pending:
-    """One queued event and whoever waits for its commit."""
-
-    __slots__ = ("event", "waiter")
-
-    def __init__(self, event: Event, waiter: Waiter) -> None:
-        self.event = event
-        self.waiter = waiter
-
-
 class BatchWriter:
+    """Durable, batched writes of events, visits and dropped-event counts."""
+
     def __init__(self, engine: Engine, *, max_batch_size: int = 1000, idle_flush: float = 5.0):
         self._engine = engine
         self._dialect = engine.dialect.name
-        self._max_batch_size = max_batch_size
-        self._idle_flush = idle_flush
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._dropped: Counter[tuple[date, str]] = Counter()
         self._dropped_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._pageview_insert = _FastInsert(engine, page_view, _PAGEVIEW_COLUMNS)
+        self._custom_insert = _FastInsert(engine, custom_event, _CUSTOM_COLUMNS)
         self._session_upsert = _session_upsert(self._dialect)
         self._dropped_upsert = _dropped_upsert(self._dialect)
-
-    # -- producers -------------------------------------------------------------------------
+        self._thread: BatchThread[Event, StoreUnavailable | None] = BatchThread(
+            "footfall-writer",
+            self._commit,
+            max_batch_size=max_batch_size,
+            idle=self._flush_dropped,
+            idle_interval=idle_flush,
+        )
 
     async def write(self, event: Event) -> None:
         """Queue ``event`` and return once it is committed (raises StoreUnavailable)."""
-        self._ensure_started()
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put(_Pending(event, waiter))
-        await waiter
+        await self._thread.submit(event)
 
     def write_sync(self, event: Event, timeout: float | None = 30.0) -> None:
         """The same for threads without an event loop (WSGI views, scripts)."""
-        self._ensure_started()
-        waiter: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self._queue.put(_Pending(event, waiter))
-        waiter.result(timeout)
+        self._thread.submit_sync(event, timeout)
 
     def write_now(self, events: list[Event]) -> None:
         """Write ``events`` in one transaction on the calling thread, bypassing the queue:
@@ -93,95 +72,48 @@ class BatchWriter:
             self._dropped[(day, reason)] += 1
 
     def close(self, timeout: float = 30.0) -> None:
-        """Write everything still queued, then stop the thread."""
-        thread = self._thread
-        if thread is None:
-            self._flush_dropped_now()
-            return
-        self._queue.put(_STOP)
-        thread.join(timeout)
-        self._thread = None
+        """Write everything still queued, and the counts, then stop the thread."""
+        self._thread.close(timeout)
 
-    # -- the writer thread -----------------------------------------------------------------
-
-    def _ensure_started(self) -> None:
-        if self._thread is not None:
-            return
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="footfall-writer", daemon=True
-                )
-                self._thread.start()
-
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            try:
-                first = self._queue.get(timeout=self._idle_flush)
-            except queue.Empty:
-                self._flush_dropped_now()
-                continue
-            batch: list[_Pending] = []
-            item = first
-            while True:
-                if item is _STOP:
-                    stopping = True
-                else:
-                    batch.append(item)
-                if len(batch) >= self._max_batch_size:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            self._commit(batch)
-        self._flush_dropped_now()
-
-    def _commit(self, batch: list[_Pending]) -> None:
-        failures: dict[int, BaseException] = {}
+    def _commit(self, events: list[Event]) -> list[StoreUnavailable | None]:
         try:
-            self._write([p.event for p in batch], self._take_dropped())
+            self._write(events, self._take_dropped())
         except OperationalError as error:  # the database is unreachable or locked
-            log.error("footfall could not write %d events: %s", len(batch), error)
-            failures = {i: StoreUnavailable(str(error)) for i in range(len(batch))}
+            log.error("footfall could not write %d events: %s", len(events), error)
+            return [StoreUnavailable(str(error))] * len(events)
         except DBAPIError:
             # One bad row must not cost the others: write them one by one to find it.
-            log.exception("footfall batch of %d events failed; retrying one by one", len(batch))
-            for i, pending in enumerate(batch):
-                try:
-                    self._write([pending.event], Counter())
-                except DBAPIError as error:
-                    failures[i] = StoreUnavailable(str(error))
-        except BaseException as error:  # never leave a sender waiting forever
-            log.exception("footfall writer failed")
-            failures = {i: StoreUnavailable(repr(error)) for i in range(len(batch))}
-        _resolve(batch, failures)
+            log.exception("footfall batch of %d events failed; retrying one by one", len(events))
+            return [self._write_alone(event) for event in events]
+        return [None] * len(events)
+
+    def _write_alone(self, event: Event) -> StoreUnavailable | None:
+        try:
+            self._write([event], Counter())
+        except DBAPIError as error:
+            return StoreUnavailable(str(error))
+        return None
 
     def _take_dropped(self) -> Counter[tuple[date, str]]:
         with self._dropped_lock:
             taken, self._dropped = self._dropped, Counter()
         return taken
 
-    def _flush_dropped_now(self) -> None:
+    def _flush_dropped(self) -> None:
         dropped = self._take_dropped()
-        if not dropped:
-            return
-        try:
+        if dropped:
             self._write([], dropped)
-        except DBAPIError:
-            log.exception("footfall could not write the dropped-event counts")
 
     def _write(self, events: list[Event], dropped: Counter[tuple[date, str]]) -> None:
-        pageviews = [_row(e) for e in events if e.is_pageview]
-        customs = [_custom_row(e) for e in events if not e.is_pageview]
+        pageviews = [e for e in events if e.is_pageview]
+        customs = [e for e in events if not e.is_pageview]
         visits = _latest_visits(events)
         options = {"sqlite_begin": "IMMEDIATE"} if self._dialect == "sqlite" else {}
         with self._engine.connect().execution_options(**options) as conn, conn.begin():
             if pageviews:
-                conn.execute(page_view.insert(), pageviews)
+                self._pageview_insert.execute(conn, pageviews)
             if customs:
-                conn.execute(custom_event.insert(), customs)
+                self._custom_insert.execute(conn, customs)
             if visits:
                 conn.execute(self._session_upsert, visits)
             if dropped:
@@ -217,35 +149,65 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def _row(event: Event) -> dict[str, Any]:
-    return {
-        "timestamp": _naive_utc(event.timestamp),
-        "path": event.path,
-        "hostname": event.hostname,
-        "referrer": event.referrer,
-        "referrer_source": event.referrer_source,
-        "utm_source": event.utm_source,
-        "utm_medium": event.utm_medium,
-        "utm_campaign": event.utm_campaign,
-        "utm_content": event.utm_content,
-        "utm_term": event.utm_term,
-        "country": event.country,
-        "device": event.device,
-        "browser": event.browser,
-        "browser_version": event.browser_version,
-        "os": event.os,
-        "os_version": event.os_version,
-        "visitor_id": event.visitor_id,
-        "session_id": event.session_id,
-    }
+_DIMENSIONS = (
+    "hostname",
+    "referrer",
+    "referrer_source",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "country",
+    "device",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "visitor_id",
+    "session_id",
+)
+_PAGEVIEW_COLUMNS = ("timestamp", "path", *_DIMENSIONS)
+_CUSTOM_COLUMNS = ("timestamp", "name", "path", "properties", "interactive", *_DIMENSIONS)
 
 
-def _custom_row(event: Event) -> dict[str, Any]:
-    row = _row(event)
-    row["name"] = event.name
-    row["interactive"] = event.interactive
-    row["properties"] = orjson.dumps(event.properties).decode() if event.properties else None
-    return row
+class _FastInsert:
+    """A multi-row INSERT handed to the driver as plain tuples.
+
+    Core's per-row parameter processing costs more than the insert itself on the hot path,
+    so values are prepared here the way Core would store them: naive UTC timestamps (as
+    SQLAlchemy's text format on SQLite), properties as JSON text.
+    """
+
+    def __init__(self, engine: Engine, table: Table, columns: tuple[str, ...]) -> None:
+        self._columns = columns
+        self._sqlite = engine.dialect.name == "sqlite"
+        marker = "?" if self._sqlite else "%s"  # sqlite3 is qmark, psycopg is format
+        names = ", ".join(engine.dialect.identifier_preparer.quote(c) for c in columns)
+        self.sql = (
+            f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([marker] * len(columns))})"
+        )
+
+    def execute(self, conn: Connection, events: list[Event]) -> None:
+        conn.exec_driver_sql(self.sql, [self._values(e) for e in events])
+
+    def _values(self, event: Event) -> tuple[Any, ...]:
+        values = []
+        for column in self._columns:
+            if column == "timestamp":
+                moment = _naive_utc(event.timestamp)
+                values.append(moment.strftime(_SQLITE_DATETIME) if self._sqlite else moment)
+            elif column == "properties":
+                props = event.properties
+                values.append(orjson.dumps(props).decode() if props else None)
+            elif column == "name":
+                values.append(event.name)
+            else:
+                values.append(getattr(event, column))
+        return tuple(values)
+
+
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for SQLite DATETIME
 
 
 def _latest_visits(events: Iterable[Event]) -> list[dict[str, Any]]:
@@ -262,31 +224,3 @@ def _latest_visits(events: Iterable[Event]) -> list[dict[str, Any]]:
         }
         for e in latest.values()
     ]
-
-
-def _resolve(batch: list[_Pending], failures: dict[int, BaseException]) -> None:
-    """Wake every sender; asyncio waiters are woken with one call per event loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, _Wakeups] = {}
-    for i, pending in enumerate(batch):
-        error = failures.get(i)
-        waiter = pending.waiter
-        if isinstance(waiter, concurrent.futures.Future):
-            if error is None:
-                waiter.set_result(None)
-            else:
-                waiter.set_exception(error)
-        else:
-            by_loop.setdefault(waiter.get_loop(), []).append((waiter, error))
-    for loop, waiters in by_loop.items():
-        with contextlib.suppress(RuntimeError):  # a closed loop has nobody waiting
-            loop.call_soon_threadsafe(_wake, waiters)
-
-
-def _wake(waiters: _Wakeups) -> None:
-    for waiter, error in waiters:
-        if waiter.done():  # the sender gave up (request cancelled)
-            continue
-        if error is None:
-            waiter.set_result(None)
-        else:
-            waiter.set_exception(error)
