@@ -129,6 +129,7 @@ def serve(database: str, **options: object) -> None:
     help="How many days of traffic, ending now.",
 )
 @click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same data).")
+@click.option("--reset", is_flag=True, help="Delete the events already in the database first.")
 @click.option(
     "--serve/--no-serve",
     default=True,
@@ -137,25 +138,48 @@ def serve(database: str, **options: object) -> None:
 )
 @_server_options
 def demo(
-    database: str, pageviews: int, days: int, seed: int, serve: bool, **options: object
+    database: str,
+    pageviews: int,
+    days: int,
+    seed: int,
+    reset: bool,
+    serve: bool,
+    **options: object,
 ) -> None:
-    """Fill a database with realistic synthetic traffic, then serve it."""
-    from footfall.demo import generate_demo
+    """Fill a database with realistic synthetic traffic, then serve it.
+
+    A database that already holds events is served as it is (so running the demo twice
+    does not double the data) unless --reset is given.
+    """
+    from footfall.demo import clear_events, count_pageviews, generate_demo
 
     analytics = Analytics(database_url=database)
     try:
-        with click.progressbar(
-            length=pageviews, label="Generating demo traffic", show_pos=True
-        ) as bar:
-            summary = generate_demo(
-                analytics.store, pageviews=pageviews, days=days, seed=seed, progress=bar.update
+        if reset:
+            clear_events(analytics.store)
+        existing = count_pageviews(analytics.store)
+        if existing:
+            click.echo(
+                f"{database} already holds {existing:,} page views; serving them "
+                "(--reset to generate afresh)."
+            )
+        else:
+            with click.progressbar(
+                length=pageviews, label="Generating demo traffic", show_pos=True
+            ) as bar:
+                summary = generate_demo(
+                    analytics.store,
+                    pageviews=pageviews,
+                    days=days,
+                    seed=seed,
+                    progress=bar.update,
+                )
+            click.echo(
+                f"Wrote {summary.pageviews:,} page views and {summary.custom_events:,} custom "
+                f"events in {summary.visits:,} visits by {summary.visitors:,} visitors."
             )
     finally:
         analytics.close()
-    click.echo(
-        f"Wrote {summary.pageviews:,} page views and {summary.custom_events:,} custom "
-        f"events in {summary.visits:,} visits by {summary.visitors:,} visitors."
-    )
     if serve:
         _serve(database, **options)
 
@@ -200,6 +224,11 @@ def _serve(
         host=host,
         port=port,
         log_level=log_level,
+        # An access log would write every visitor's full IP address to disk.
+        access_log=False,
+        # footfall alone decides which proxies to believe (trusted_proxies); uvicorn's own
+        # proxy-header handling would rewrite the peer address before footfall sees it.
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
         server_header=False,
     )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from footfall.clock import Clock, system_clock
+from footfall.ingest.client_ip import parse_trusted_proxies
 
 if TYPE_CHECKING:
     from footfall.ingest.event import Event
@@ -90,8 +91,17 @@ class Config:
             raise ValueError("rate_limit_per_minute must be positive, or None for no limit")
         if self.max_batch_size < 1:
             raise ValueError("max_batch_size must be positive")
-        if isinstance(self.trusted_proxies, str):
-            object.__setattr__(self, "trusted_proxies", (self.trusted_proxies,))
+        # Accept "10.0.0.1, 10.0.0.2" as well as a list (the environment has only strings).
+        entries = (
+            [self.trusted_proxies]
+            if isinstance(self.trusted_proxies, str)
+            else self.trusted_proxies
+        )
+        proxies = tuple(v for entry in entries for v in re.split(r"[\s,]+", entry) if v)
+        object.__setattr__(self, "trusted_proxies", proxies)
+        parse_trusted_proxies(self.trusted_proxies)  # raises ValueError naming a bad entry
+        if self.geoip_database is not None and not Path(self.geoip_database).is_file():
+            raise ValueError(f"geoip_database {str(self.geoip_database)!r} is not a file")
 
     @property
     def zone(self) -> ZoneInfo:

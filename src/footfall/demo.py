@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Generic, TypeVar
 
+from sqlalchemy import delete, func, select
+
 from footfall.ingest.event import PAGEVIEW, Event
 from footfall.store import Store
+from footfall.store.schema import custom_event, dropped_event, page_view, visit_session
 
 __all__ = ["DemoSummary", "generate_demo"]
 
@@ -748,3 +751,16 @@ def generate_demo(
         visits=generator.visits,
         visitors=generator.visitors,
     )
+
+
+def count_pageviews(store: Store) -> int:
+    """How many page views the database holds already."""
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(page_view)).scalar_one())
+
+
+def clear_events(store: Store) -> None:
+    """Delete every event and visit (for ``footfall demo --reset``)."""
+    with store.engine.begin() as conn:
+        for table in (page_view, custom_event, visit_session, dropped_event):
+            conn.execute(delete(table))

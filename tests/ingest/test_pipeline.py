@@ -113,10 +113,12 @@ def test_a_visit_crossing_midnight_keeps_its_visitor(make_analytics, database_ur
     first = analytics.track_sync("pageview", url=SITE + "/late")
     clock.now = datetime(2026, 11, 21, 0, 10, tzinfo=UTC)  # new salt, same visit
     second = analytics.track_sync("pageview", url=SITE + "/later")
-    clock.now = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)  # a new visit, under today's id
-    third = analytics.track_sync("pageview", url=SITE + "/next")
-    assert first.session_id == second.session_id != third.session_id
-    assert first.visitor_id == second.visitor_id != third.visitor_id
+    clock.now = datetime(2026, 11, 21, 0, 35, tzinfo=UTC)  # the visit goes on past 00:30
+    third = analytics.track_sync("pageview", url=SITE + "/longer")
+    clock.now = datetime(2026, 11, 21, 1, 30, tzinfo=UTC)  # a new visit, under today's id
+    fourth = analytics.track_sync("pageview", url=SITE + "/next")
+    assert first.session_id == second.session_id == third.session_id != fourth.session_id
+    assert first.visitor_id == second.visitor_id == third.visitor_id != fourth.visitor_id
 
 
 def _request(headers: list[tuple[bytes, bytes]]) -> Request:

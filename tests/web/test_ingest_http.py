@@ -237,3 +237,82 @@ def test_hostnames_and_excluded_paths_are_dropped(serve, make_analytics, databas
     admin = server.event({"url": SITE + "/admin/users"})
     assert admin.headers["X-Footfall-Dropped"] == "excluded_path"
     assert count_rows(database_url, "page_view") == 1
+
+
+def test_derived_values_never_overflow_a_column(server, database_url):
+    """Values that pass validation but are longer than a column (a 300-character
+    utm_source as referrer source, a huge browser version, a long Host) are stored cut to
+    size: never a database error, never a 5xx (PostgreSQL enforces lengths)."""
+    huge_version = "Mozilla/5.0 (X11; Linux x86_64) Chrome/" + "1" * 60 + " Safari/537.36"
+    response = server.event(
+        {"url": SITE + "/?utm_source=" + "s" * 300}, ua=huge_version, ip="198.51.100.1"
+    )
+    assert response.status_code == 202
+    response = server.event(
+        {"path": "/only-a-path"}, ip="198.51.100.1", headers={"Host": "h" * 250 + ".example"}
+    )
+    assert response.status_code == 202
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT referrer_source, hostname, browser_version FROM page_view")
+        ).all()
+    engine.dispose()
+    assert len(rows) == 2
+    assert rows[0][0] == "s" * 300
+    assert all(len(r[1]) <= 253 and (r[2] is None or len(r[2]) <= 32) for r in rows)
+
+
+def test_database_failure_answers_503_not_500(server, database_url):
+    assert server.event({"url": SITE + "/before"}, ip="198.51.100.1").status_code == 202
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE visit_session"))
+    # A new visitor needs a visit look-up: the look-up fails.
+    response = server.event({"url": SITE}, ip="198.51.101.1")
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE page_view"))
+    # A known visitor skips the look-up: now the write fails.
+    response = server.event({"url": SITE + "/after"}, ip="198.51.100.1")
+    assert response.status_code == 503
+    engine.dispose()
+
+
+def test_page_view_properties_are_kept(server, database_url):
+    payload = {"n": "pageview", "u": SITE + "/post", "p": {"author": "ada", "words": 1200}}
+    assert server.event(payload, ip="198.51.100.1").status_code == 202
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT properties FROM page_view")).scalar_one()
+    engine.dispose()
+    assert json.loads(stored) == {"author": "ada", "words": 1200}
+
+
+def test_country_from_trusted_header_then_from_mmdb(serve, make_analytics, database_url, tmp_path):
+    from geo_fixture import build_country_mmdb
+
+    mmdb = build_country_mmdb(tmp_path / "countries.mmdb", {"198.51.100.0/24": "DE"})
+    analytics = make_analytics(
+        database_url,
+        trusted_proxies=["127.0.0.1"],
+        country_header="CF-IPCountry",
+        geoip_database=mmdb,
+    )
+    server = serve(analytics)
+    server.event({"url": SITE + "/a"}, ip="198.51.100.77")  # database: DE
+    server.event({"url": SITE + "/b"}, ip="198.51.100.77", headers={"CF-IPCountry": "fr"})
+    server.event({"url": SITE + "/c"}, ip="203.0.113.5")  # in no network: unknown
+    server.event({"url": SITE + "/d"}, ip="203.0.113.5", headers={"CF-IPCountry": "XX"})
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT path, country FROM page_view ORDER BY path")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("/a", "DE"), ("/b", "FR"), ("/c", None), ("/d", None)]
+
+
+def test_country_header_from_an_untrusted_peer_is_ignored(serve, make_analytics, database_url):
+    analytics = make_analytics(database_url, country_header="CF-IPCountry")
+    server = serve(analytics)
+    server.event({"url": SITE}, headers={"CF-IPCountry": "FR"})
+    assert count_rows(database_url, "page_view", "WHERE country IS NULL") == 1

@@ -21,7 +21,13 @@ import socket
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
-__all__ = ["IPNetwork", "client_ip", "parse_trusted_proxies", "truncate_ip"]
+__all__ = [
+    "IPNetwork",
+    "client_ip",
+    "is_trusted_proxy",
+    "parse_trusted_proxies",
+    "truncate_ip",
+]
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -331,6 +337,12 @@ def client_ip(
     if value and (ip := _parse_ip(value)):
         return ip
     return peer_ip
+
+
+def is_trusted_proxy(peer: str | None, trusted_proxies: tuple[IPNetwork, ...]) -> bool:
+    """Whether headers that ``peer`` set (forwarding, country) may be believed."""
+    peer_ip = _parse_ip(peer) if peer else None
+    return bool(trusted_proxies) and peer_ip is not None and peer_ip in _trust_for(trusted_proxies)
 
 
 def truncate_ip(ip: str) -> str:

@@ -29,13 +29,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class IngestContext:
-    """What the hooks learn about an event's origin (never the IP or the User-Agent)."""
+    """Where an event came from, for the hooks."""
 
     source: str
-    """``"http"`` for the ingestion endpoint, ``"python"`` for ``track()``, ``"middleware"``
-    for server-rendered page views."""
+    """``"http"`` for the ingestion endpoint, ``"python"`` for ``track()``."""
     request: Any | None = None
-    """The framework's request object, when there is one."""
+    """The framework's request object, when there is one: use it to decide (say, to drop
+    your own staff's visits), but never store from it, since it carries the visitor's full
+    IP address and User-Agent."""
 
 
 @dataclass(slots=True)
@@ -51,6 +52,7 @@ class Draft:
     submission: Submission | None = None
     user_agent: str = ""
     truncated_ip: str = ""
+    via_trusted_proxy: bool = False
     event: Event = field(default=None)  # type: ignore[assignment]
 
 
@@ -125,6 +127,7 @@ def anonymise_ip(p: Pipeline, d: Draft) -> None:
     """The full address is used here and nowhere else: only the truncated form goes on."""
     address = client_ip.client_ip(d.peer, d.headers, p.trusted_proxies)
     d.truncated_ip = client_ip.truncate_ip(address) if address else ""
+    d.via_trusted_proxy = client_ip.is_trusted_proxy(d.peer, p.trusted_proxies)
 
 
 def rate_limit(p: Pipeline, d: Draft) -> None:
@@ -144,7 +147,9 @@ def put_user_agent(p: Pipeline, d: Draft) -> None:
 
 
 def put_country(p: Pipeline, d: Draft) -> None:
-    d.event.country = p.countries.country(d.truncated_ip or None, d.headers)
+    """A country header counts only when a trusted proxy set it, like forwarding headers."""
+    headers = d.headers if d.via_trusted_proxy else {}
+    d.event.country = p.countries.country(d.truncated_ip or None, headers)
 
 
 def put_referrer(p: Pipeline, d: Draft) -> None:
@@ -158,16 +163,15 @@ def put_referrer(p: Pipeline, d: Draft) -> None:
 
 
 async def identify(p: Pipeline, d: Draft) -> None:
-    """Visitor id under today's salt (and yesterday's, just after midnight), then the visit."""
+    """Visitor id under today's salt and, while it lives, yesterday's: a visit that began
+    before midnight continues under the id it began with, however long it lasts."""
     e = d.event
     today = e.timestamp.date()
-    candidates = [
-        visitor_id(await p.salts.for_day(today), e.hostname, d.truncated_ip, d.user_agent)
-    ]
-    since_midnight = e.timestamp - e.timestamp.replace(hour=0, minute=0, second=0, microsecond=0)
-    previous = p.salts.previous(today) if since_midnight <= p.sessions.timeout else None
+    salts = [await p.salts.for_day(today)]
+    previous = p.salts.previous(today)
     if previous is not None:
-        candidates.append(visitor_id(previous, e.hostname, d.truncated_ip, d.user_agent))
+        salts.append(previous)
+    candidates = [visitor_id(salt, e.hostname, d.truncated_ip, d.user_agent) for salt in salts]
     e.visitor_id, e.session_id = await p.sessions.resolve(candidates, e.timestamp)
 
 

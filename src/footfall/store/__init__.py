@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
 
 from footfall.store.batching import BatchThread
 from footfall.store.database import create_store_engine
@@ -32,24 +33,27 @@ class Store:
         self.writer = BatchWriter(self.engine, max_batch_size=max_batch_size)
         self.salts = SaltRepository(self.engine)
         # Concurrent look-ups share one query, as concurrent writes share one transaction.
-        self._visit_lookups: BatchThread[Sequence[int], Visits] = BatchThread(
+        self._visit_lookups: BatchThread[Sequence[int], Visits | StoreUnavailable] = BatchThread(
             "footfall-visits", self._find_visits_batch, max_batch_size=500
         )
 
     async def find_visits(self, visitor_ids: Sequence[int]) -> Visits:
         """The stored ``(session_id, last_seen)`` of each visitor id that has one."""
-        return await self._visit_lookups.submit(visitor_ids)
+        return await self._visit_lookups.submit(visitor_ids)  # type: ignore[return-value]
 
-    def _find_visits_batch(self, requests: list[Sequence[int]]) -> list[Visits]:
+    def _find_visits_batch(self, requests: list[Sequence[int]]) -> list[Visits | StoreUnavailable]:
         wanted = sorted({visitor for ids in requests for visitor in ids})
         query = select(
             visit_session.c.visitor_id, visit_session.c.session_id, visit_session.c.last_seen
         ).where(visit_session.c.visitor_id.in_(wanted))
-        with self.engine.connect() as conn:
-            found = {
-                row.visitor_id: (row.session_id, row.last_seen.replace(tzinfo=UTC))
-                for row in conn.execute(query)
-            }
+        try:
+            with self.engine.connect() as conn:
+                found = {
+                    row.visitor_id: (row.session_id, row.last_seen.replace(tzinfo=UTC))
+                    for row in conn.execute(query)
+                }
+        except DBAPIError as error:
+            return [StoreUnavailable(str(error))] * len(requests)
         return [{v: found[v] for v in ids if v in found} for ids in requests]
 
     def close(self) -> None:

@@ -6,9 +6,11 @@ import secrets
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import DBAPIError
 
 from footfall.store.dialect import insert_or_ignore
 from footfall.store.schema import salt, visit_session
+from footfall.store.writer import StoreUnavailable
 
 
 class SaltRepository:
@@ -22,6 +24,12 @@ class SaltRepository:
         A salt serves its own UTC day and, for visits crossing midnight, the next; so on day
         D only D and D-1 remain.
         """
+        try:
+            return self._ensure(day)
+        except DBAPIError as error:
+            raise StoreUnavailable(str(error)) from error
+
+    def _ensure(self, day: date) -> dict[date, bytes]:
         oldest = day - timedelta(days=1)
         dialect = self._engine.dialect.name
         with self._engine.begin() as conn:

@@ -33,7 +33,7 @@ def _dimensions() -> list[Column]:
     return [
         Column("hostname", String(253), nullable=False),
         Column("referrer", String(2000)),
-        Column("referrer_source", String(253)),
+        Column("referrer_source", String(300)),
         Column("utm_source", String(300)),
         Column("utm_medium", String(300)),
         Column("utm_campaign", String(300)),
@@ -56,6 +56,7 @@ page_view = Table(
     Column("id", _Id, primary_key=True, autoincrement=True),
     Column("timestamp", DateTime, nullable=False),
     Column("path", String(2000), nullable=False),
+    Column("properties", Text),
     *_dimensions(),
     Index("ix_page_view_timestamp", "timestamp"),
     Index("ix_page_view_session", "session_id"),

@@ -42,7 +42,16 @@ class BatchWriter:
         self._dropped_lock = threading.Lock()
         self._pageview_insert = _FastInsert(engine, page_view, _PAGEVIEW_COLUMNS)
         self._custom_insert = _FastInsert(engine, custom_event, _CUSTOM_COLUMNS)
-        self._session_upsert = _session_upsert(self._dialect)
+        # The same spelling on SQLite and PostgreSQL; last_seen never moves backwards when
+        # two workers race.
+        self._visit_upsert = _FastInsert(
+            engine,
+            visit_session,
+            ("visitor_id", "session_id", "last_seen"),
+            " ON CONFLICT (visitor_id) DO UPDATE SET session_id = excluded.session_id,"
+            " last_seen = excluded.last_seen"
+            " WHERE visit_session.last_seen <= excluded.last_seen",
+        )
         self._dropped_upsert = _dropped_upsert(self._dialect)
         self._thread: BatchThread[Event, StoreUnavailable | None] = BatchThread(
             "footfall-writer",
@@ -105,9 +114,12 @@ class BatchWriter:
             self._write([], dropped)
 
     def _write(self, events: list[Event], dropped: Counter[tuple[date, str]]) -> None:
-        pageviews = [e for e in events if e.is_pageview]
-        customs = [e for e in events if not e.is_pageview]
-        visits = _latest_visits(events)
+        pageviews = [self._pageview_insert.event_values(e) for e in events if e.is_pageview]
+        customs = [self._custom_insert.event_values(e) for e in events if not e.is_pageview]
+        visits = [
+            (e.visitor_id, e.session_id, self._visit_upsert.timestamp(e.timestamp))
+            for e in _latest_visits(events)
+        ]
         options = {"sqlite_begin": "IMMEDIATE"} if self._dialect == "sqlite" else {}
         with self._engine.connect().execution_options(**options) as conn, conn.begin():
             if pageviews:
@@ -115,26 +127,12 @@ class BatchWriter:
             if customs:
                 self._custom_insert.execute(conn, customs)
             if visits:
-                conn.execute(self._session_upsert, visits)
+                self._visit_upsert.execute(conn, visits)
             if dropped:
                 conn.execute(
                     self._dropped_upsert,
                     [{"day": d, "reason": r, "count": n} for (d, r), n in dropped.items()],
                 )
-
-
-def _session_upsert(dialect: str) -> Any:
-    """Record the visit's latest event; never move ``last_seen`` backwards when two workers
-    race."""
-    statement = insert_for(dialect, visit_session)
-    return statement.on_conflict_do_update(
-        index_elements=["visitor_id"],
-        set_={
-            "session_id": statement.excluded.session_id,
-            "last_seen": statement.excluded.last_seen,
-        },
-        where=visit_session.c.last_seen <= statement.excluded.last_seen,
-    )
 
 
 def _dropped_upsert(dialect: str) -> Any:
@@ -167,60 +165,82 @@ _DIMENSIONS = (
     "visitor_id",
     "session_id",
 )
-_PAGEVIEW_COLUMNS = ("timestamp", "path", *_DIMENSIONS)
+_PAGEVIEW_COLUMNS = ("timestamp", "path", "properties", *_DIMENSIONS)
 _CUSTOM_COLUMNS = ("timestamp", "name", "path", "properties", "interactive", *_DIMENSIONS)
 
 
 class _FastInsert:
-    """A multi-row INSERT handed to the driver as plain tuples.
+    """Multi-row INSERTs handed to the driver as flat parameter lists.
 
-    Core's per-row parameter processing costs more than the insert itself on the hot path,
-    so values are prepared here the way Core would store them: naive UTC timestamps (as
-    SQLAlchemy's text format on SQLite), properties as JSON text.
+    Why not Core's executemany: its per-row parameter processing costs more than the insert,
+    and the SQLite driver releases and re-takes the GIL for every row, so a busy event loop
+    makes each row wait for the interpreter's switch interval. One statement per chunk of
+    rows takes the GIL a handful of times per batch instead. Values are prepared the way
+    Core stores them: naive UTC timestamps (SQLAlchemy's text format on SQLite), properties
+    as JSON text, and text cut to its column's length, since hooks may edit an event after
+    validation and derived values (a browser version, a host from a header) are unbounded.
     """
 
-    def __init__(self, engine: Engine, table: Table, columns: tuple[str, ...]) -> None:
-        self._columns = columns
+    def __init__(
+        self, engine: Engine, table: Table, columns: tuple[str, ...], suffix: str = ""
+    ) -> None:
+        self._columns = tuple(
+            (name, getattr(table.c[name].type, "length", None)) for name in columns
+        )
         self._sqlite = engine.dialect.name == "sqlite"
         marker = "?" if self._sqlite else "%s"  # sqlite3 is qmark, psycopg is format
-        names = ", ".join(engine.dialect.identifier_preparer.quote(c) for c in columns)
-        self.sql = (
-            f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([marker] * len(columns))})"
-        )
+        quote = engine.dialect.identifier_preparer.quote
+        self._head = f"INSERT INTO {table.name} ({', '.join(quote(c) for c in columns)}) VALUES "
+        self._row = f"({', '.join([marker] * len(columns))})"
+        self._suffix = suffix
+        # Stay under SQLite's default limit of 32,766 bound parameters per statement.
+        self._rows_per_statement = 30_000 // len(columns)
+        self._sql: dict[int, str] = {}
 
-    def execute(self, conn: Connection, events: list[Event]) -> None:
-        conn.exec_driver_sql(self.sql, [self._values(e) for e in events])
+    def execute(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        step = self._rows_per_statement
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            conn.exec_driver_sql(
+                self._statement(len(chunk)), tuple(v for row in chunk for v in row)
+            )
 
-    def _values(self, event: Event) -> tuple[Any, ...]:
+    def _statement(self, count: int) -> str:
+        sql = self._sql.get(count)
+        if sql is None:
+            sql = f"{self._head}{', '.join([self._row] * count)}{self._suffix}"
+            if len(self._sql) < 256:
+                self._sql[count] = sql
+        return sql
+
+    def event_values(self, event: Event) -> tuple[Any, ...]:
         values = []
-        for column in self._columns:
+        for column, length in self._columns:
             if column == "timestamp":
-                moment = _naive_utc(event.timestamp)
-                values.append(moment.strftime(_SQLITE_DATETIME) if self._sqlite else moment)
+                values.append(self.timestamp(event.timestamp))
             elif column == "properties":
                 props = event.properties
                 values.append(orjson.dumps(props).decode() if props else None)
-            elif column == "name":
-                values.append(event.name)
             else:
-                values.append(getattr(event, column))
+                value = getattr(event, column)
+                if length is not None and value is not None and len(value) > length:
+                    value = value[:length]
+                values.append(value)
         return tuple(values)
+
+    def timestamp(self, moment: datetime) -> Any:
+        naive = _naive_utc(moment)
+        return naive.strftime(_SQLITE_DATETIME) if self._sqlite else naive
 
 
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for SQLite DATETIME
 
 
-def _latest_visits(events: Iterable[Event]) -> list[dict[str, Any]]:
+def _latest_visits(events: Iterable[Event]) -> list[Event]:
+    """The latest event of each visitor in the batch."""
     latest: dict[int, Event] = {}
     for event in events:
         seen = latest.get(event.visitor_id)
         if seen is None or seen.timestamp <= event.timestamp:
             latest[event.visitor_id] = event
-    return [
-        {
-            "visitor_id": e.visitor_id,
-            "session_id": e.session_id,
-            "last_seen": _naive_utc(e.timestamp),
-        }
-        for e in latest.values()
-    ]
+    return list(latest.values())

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from footfall._version import __version__
-from footfall.web.ingest import ingest_endpoint
+from footfall.web.ingest import IngestEndpoint
 
 if TYPE_CHECKING:
     from footfall.analytics import Analytics
@@ -35,7 +35,7 @@ def build_app(analytics: Analytics) -> Starlette:
             max_age=86400,
         )
     ]
-    ingest = ingest_endpoint(analytics)
+    ingest = IngestEndpoint(analytics)
 
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__})

@@ -1,17 +1,21 @@
 """``POST {api_base_path}/analytics/event`` (and Plausible's ``/api/event``): thin HTTP glue.
 
 Answers: 202 when stored; 202 with ``X-Footfall-Dropped: <reason>`` when filtered; 400 with
-``{"error", "field"}`` for invalid input; 413 over 8 KiB; 415 for a body that is not JSON or
-text; 429 when rate-limited; 503 (with ``Retry-After``) only when the database is down.
+``{"error", "field"}`` for invalid input; 413 over 8 KiB; 415 for a body that is neither JSON
+nor text; 429 when rate-limited; 503 (with ``Retry-After``) only when the database is down.
+
+This is the hottest path in footfall, so it is a plain ASGI application: one dictionary of
+headers, one read of the body, two ``send`` calls. CORS preflights are answered by
+Starlette's middleware around the route.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+import orjson
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from footfall.ingest.event import Dropped, DropReason
 from footfall.ingest.pipeline import IngestContext
@@ -22,61 +26,86 @@ if TYPE_CHECKING:
     from footfall.analytics import Analytics
 
 ACCEPTED_TYPES = ("application/json", "text/plain", "")
-CORS = {"Access-Control-Allow-Origin": "*"}
+_CORS = (b"access-control-allow-origin", b"*")
+_JSON = (b"content-type", b"application/json")
 
 
-def ingest_endpoint(analytics: Analytics) -> Callable[[Request], Awaitable[Response]]:
-    async def ingest(request: Request) -> Response:
-        if request.method == "OPTIONS":  # not a CORS preflight, which the middleware answers
-            return Response(status_code=204, headers={**CORS, "Allow": "POST, OPTIONS"})
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+class IngestEndpoint:
+    def __init__(self, analytics: Analytics) -> None:
+        self.analytics = analytics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "OPTIONS":  # not a preflight (the middleware answers those)
+            await _respond(send, 204, extra=[(b"allow", b"POST, OPTIONS")])
+            return
+        headers = read_headers(scope)
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in ACCEPTED_TYPES:
-            return _error(415, "content-type", "send the event as application/json or text/plain")
-        body = await _read_limited(request)
+            await _error(send, 415, "content-type", "must be application/json or text/plain")
+            return
+        body = await _read_limited(receive, headers)
         if body is None:
-            return _error(413, "body", f"must be at most {MAX_BODY_BYTES} bytes")
+            await _error(send, 413, "body", f"must be at most {MAX_BODY_BYTES} bytes")
+            return
+        client = scope.get("client")
         try:
-            payload = parse_body(body)
-            await analytics.ingest(
-                payload,
-                headers=request.headers,
-                peer=request.client.host if request.client else None,
-                context=IngestContext(source="http", request=request),
+            await self.analytics.ingest(
+                parse_body(body),
+                headers=headers,
+                peer=client[0] if client else None,
+                context=IngestContext(source="http", request=Request(scope)),
             )
         except InvalidEvent as invalid:
-            return _error(400, invalid.field, invalid.message)
+            await _error(send, 400, invalid.field, invalid.message)
         except Dropped as dropped:
-            headers = {**CORS, "X-Footfall-Dropped": dropped.reason.value}
+            reason = (b"x-footfall-dropped", dropped.reason.value.encode())
             if dropped.reason is DropReason.RATE_LIMITED:
-                return JSONResponse(
-                    {"error": "too many events from your network; slow down"},
-                    status_code=429,
-                    headers={**headers, "Retry-After": "60"},
-                )
-            return Response(status_code=202, headers=headers)
+                body = orjson.dumps({"error": "too many events from your network; slow down"})
+                await _respond(send, 429, body, [reason, _JSON, (b"retry-after", b"60")])
+            else:
+                await _respond(send, 202, extra=[reason])
         except StoreUnavailable:
-            return JSONResponse(
-                {"error": "the analytics database is unavailable; try again later"},
-                status_code=503,
-                headers={**CORS, "Retry-After": "5"},
-            )
-        return Response(status_code=202, headers=CORS)
-
-    return ingest
+            body = orjson.dumps({"error": "the analytics database is unavailable; retry later"})
+            await _respond(send, 503, body, [_JSON, (b"retry-after", b"5")])
+        else:
+            await _respond(send, 202)
 
 
-async def _read_limited(request: Request) -> bytes | None:
+def read_headers(scope: Scope) -> dict[str, str]:
+    """Lower-case header names to values; repeated headers are joined with commas, as HTTP
+    allows, so a forged first X-Forwarded-For line cannot hide the one our proxy added."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
+
+
+async def _read_limited(receive: Receive, headers: dict[str, str]) -> bytes | None:
     """The body, or None as soon as it exceeds the limit (without reading the rest)."""
-    declared = request.headers.get("content-length", "")
+    declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return body
+        body += message.get("body", b"")
         if len(body) > MAX_BODY_BYTES:
             return None
-    return bytes(body)
+        if not message.get("more_body", False):
+            return body
 
 
-def _error(status: int, field: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": f"{field} {message}", "field": field}, status, headers=CORS)
+async def _error(send: Send, status: int, field: str, message: str) -> None:
+    body = orjson.dumps({"error": f"{field} {message}", "field": field})
+    await _respond(send, status, body, [_JSON])
+
+
+async def _respond(
+    send: Send, status: int, body: bytes = b"", extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = [_CORS, (b"content-length", str(len(body)).encode()), *(extra or ())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

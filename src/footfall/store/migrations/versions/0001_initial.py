@@ -20,7 +20,7 @@ def _dimensions() -> list[sa.Column]:
     return [
         sa.Column("hostname", sa.String(253), nullable=False),
         sa.Column("referrer", sa.String(2000)),
-        sa.Column("referrer_source", sa.String(253)),
+        sa.Column("referrer_source", sa.String(300)),
         sa.Column("utm_source", sa.String(300)),
         sa.Column("utm_medium", sa.String(300)),
         sa.Column("utm_campaign", sa.String(300)),
@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("id", _Id, primary_key=True, autoincrement=True),
         sa.Column("timestamp", sa.DateTime, nullable=False),
         sa.Column("path", sa.String(2000), nullable=False),
+        sa.Column("properties", sa.Text),
         *_dimensions(),
     )
     op.create_index("ix_page_view_timestamp", "page_view", ["timestamp"])

@@ -1,0 +1,94 @@
+"""The footfall command: the demo and the standalone server as a user runs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from click.testing import CliRunner
+
+from conftest import BROWSER_UA, count_rows, free_port
+from footfall.cli import main
+
+
+def test_demo_fills_the_database_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    runner = CliRunner()
+    first = runner.invoke(
+        main, ["demo", "--database", url, "--pageviews", "3000", "--days", "7", "--no-serve"]
+    )
+    assert first.exit_code == 0, first.output
+    assert "Wrote" in first.output
+    stored = count_rows(url, "page_view")
+    assert 2850 <= stored <= 3150
+    again = runner.invoke(main, ["demo", "--database", url, "--no-serve"])
+    assert again.exit_code == 0 and "already holds" in again.output
+    assert count_rows(url, "page_view") == stored
+    reset = runner.invoke(
+        main,
+        ["demo", "--database", url, "--pageviews", "1000", "--days", "2", "--reset", "--no-serve"],
+    )
+    assert reset.exit_code == 0, reset.output
+    assert 950 <= count_rows(url, "page_view") <= 1050
+
+
+def test_serve_rejects_bad_options_with_a_message(tmp_path):
+    result = CliRunner().invoke(main, ["serve", "--database", "mysql://x/y", "--port", "1"])
+    assert result.exit_code != 0
+    assert "unsupported database URL" in result.output
+
+
+def test_serve_logs_no_visitor_address_and_flushes_on_shutdown(tmp_path):
+    """The standalone server writes no access log (it would hold full IP addresses), and
+    SIGTERM drains what was queued."""
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    port = free_port()
+    footfall = Path(sys.executable).with_name("footfall")
+    process = subprocess.Popen(
+        [
+            str(footfall),
+            "serve",
+            "--database",
+            url,
+            "--port",
+            str(port),
+            "--log-level",
+            "info",
+            "--trusted-proxy",
+            "127.0.0.1",
+            "--admin-token",
+            "secret-token",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:  # a bounded wait for the server to answer, not a timing sleep
+            try:
+                httpx.get(f"{base}/api/data/analytics/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.05)
+        for i in range(20):
+            response = httpx.post(
+                f"{base}/api/data/analytics/event",
+                json={"url": f"https://example.com/{i}"},
+                headers={"User-Agent": BROWSER_UA, "X-Forwarded-For": "203.0.113.77"},
+            )
+            assert response.status_code == 202
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    # uvicorn re-raises SIGTERM once its graceful shutdown has finished.
+    assert process.returncode in (0, -15), output
+    assert "Application shutdown complete" in output
+    assert "secret-token" in output  # the login link is printed
+    assert "203.0.113" not in output and "POST /api" not in output
+    assert count_rows(url, "page_view") == 20
