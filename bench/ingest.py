@@ -106,6 +106,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--database", help="default: a new SQLite file in a temp dir")
+    parser.add_argument(
+        "--loop",
+        default="auto",
+        choices=["auto", "asyncio", "uvloop"],
+        help="uvicorn's event loop (auto: uvloop when installed)",
+    )
     args = parser.parse_args()
     wrk = ensure_wrk()
     workdir = tempfile.mkdtemp(prefix="footfall-bench-")
@@ -120,6 +126,8 @@ def main() -> None:
             str(port),
             "--database",
             database,
+            "--loop",
+            args.loop,
         ],
     )
     try:
@@ -129,6 +137,7 @@ def main() -> None:
             f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
             f"Python {platform.python_version()}; server: 1 uvicorn worker; load: wrk -t1 "
             f"-c{args.connections}, {args.seconds} s per endpoint; database: {kind}"
+            f"; loop: {args.loop}"
         )
         run_wrk(wrk, f"{base}/bench/bare", 2, args.connections)  # warm-up
         run_wrk(wrk, f"{base}/api/data/analytics/event", 2, args.connections)

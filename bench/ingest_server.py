@@ -33,6 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--database", required=True)
+    parser.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"])
     args = parser.parse_args()
     analytics = Analytics(database_url=args.database, trusted_proxies=["127.0.0.1"])
     app = analytics.app
@@ -45,6 +46,7 @@ def main() -> None:
         log_level="warning",
         access_log=False,
         proxy_headers=False,
+        loop=args.loop,
     )
 
 

@@ -7,10 +7,12 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from footfall.config import Config
 from footfall.ingest.event import PAGEVIEW, Event
 from footfall.ingest.pipeline import Draft, IngestContext, Pipeline
-from footfall.store import Store
+from footfall.store import Store, StoreUnavailable
 from footfall.web.requests import describe_request
 
 
@@ -40,7 +42,12 @@ class Analytics:
             return
         with self._open_lock:
             if self._pipeline is None:
-                store = Store(self.config.database_url, max_batch_size=self.config.max_batch_size)
+                try:
+                    store = Store(
+                        self.config.database_url, max_batch_size=self.config.max_batch_size
+                    )
+                except DBAPIError as error:  # the database is down: a 503, not a crash
+                    raise StoreUnavailable(str(error)) from error
                 self._pipeline = Pipeline(self.config, store)
                 self._store = store
 

@@ -175,3 +175,31 @@ def test_track_sync_from_threads(make_analytics, database_url):
         )
     assert sorted(e.properties["n"] for e in events) == list(range(40))
     assert count_rows(database_url, "custom_event") == 40
+
+
+def test_a_hook_leaving_unstorable_properties_drops_only_that_event(
+    serve, make_analytics, database_url
+):
+    def before(event: Event, context: IngestContext) -> None:
+        if event.path == "/bad":
+            event.properties["tags"] = {"a", "b"}  # a set: not a JSON scalar
+
+    server = serve(make_analytics(database_url, on_before_ingest=before))
+    bad = server.event({"url": SITE + "/bad"})
+    assert bad.status_code == 202 and bad.headers["X-Footfall-Dropped"] == "hook"
+    assert "X-Footfall-Dropped" not in server.event({"url": SITE + "/good"}).headers
+    assert count_rows(database_url, "page_view") == 1
+
+
+@pytest.mark.anyio
+async def test_an_unreachable_database_answers_503(make_analytics):
+    """In-process, without the lifespan: the database is opened on first use, and fails."""
+    import httpx
+
+    analytics = make_analytics("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    transport = httpx.ASGITransport(app=analytics.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.post(
+            "/api/data/analytics/event", json={"url": SITE}, headers={"User-Agent": BROWSER_UA}
+        )
+    assert response.status_code == 503

@@ -21,7 +21,7 @@ from footfall.ingest.identity import Salts, visitor_id
 from footfall.ingest.ratelimit import RateLimiter
 from footfall.ingest.sessions import SessionTracker
 from footfall.ingest.user_agent import parse_user_agent
-from footfall.ingest.validate import Submission, validate
+from footfall.ingest.validate import InvalidEvent, Submission, check_properties, validate
 from footfall.store import Store
 
 log = logging.getLogger(__name__)
@@ -185,6 +185,11 @@ async def before_ingest(p: Pipeline, d: Draft) -> None:
         raise Dropped(DropReason.HOOK) from None
     except Exception:
         log.exception("on_before_ingest raised; the event is dropped")
+        raise Dropped(DropReason.HOOK) from None
+    try:  # the hook may have edited the properties: they must still be storable
+        d.event.properties = check_properties(d.event.properties)
+    except InvalidEvent as invalid:
+        log.error("on_before_ingest left invalid properties (%s); the event is dropped", invalid)
         raise Dropped(DropReason.HOOK) from None
 
 

@@ -145,6 +145,11 @@ def _flag(name: str, value: Any) -> bool:
     return bool(value)
 
 
+def check_properties(props: Any) -> dict[str, Scalar]:
+    """The property rules, for properties changed after validation (by a hook)."""
+    return _props(props)
+
+
 def _props(value: Any) -> dict[str, Scalar]:
     if value is None:
         return {}
