@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from footfall.api import AnalyticsAPI
 from footfall.config import Config
 from footfall.ingest.event import PAGEVIEW, Event
 from footfall.ingest.pipeline import Draft, IngestContext, Pipeline
 from footfall.store import Store, StoreUnavailable
+from footfall.store.retention import PurgeSummary, purge
 from footfall.web.requests import describe_request
+
+log = logging.getLogger(__name__)
+
+PURGE_INTERVAL = 3600.0
+"""Seconds between two purges of expired events, salts and visits while the app runs."""
 
 
 class Analytics:
@@ -26,6 +35,12 @@ class Analytics:
         analytics = Analytics(database_url="sqlite:///footfall.db", retention_days=90)
     """
 
+    # The background purge of ``async with``: its task, a flag that ends a running purge
+    # after its batch, and an event set once the first run is over (tests wait on it).
+    _purge_task: asyncio.Task[None] | None = None
+    _purge_stop: threading.Event | None = None
+    _purged_once: asyncio.Event | None = None
+
     def __init__(self, config: Config | None = None, **options: Any) -> None:
         self.config = config if config is not None else Config(**options)
         self._store: Store | None = None
@@ -33,6 +48,8 @@ class Analytics:
         self._open_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._app: Any = None
+        self.api = AnalyticsAPI(self)
+        """The aggregation API: ``await analytics.api.get_dashboard_stats(range="30d")``."""
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -65,10 +82,65 @@ class Analytics:
 
     async def __aenter__(self) -> Analytics:
         await asyncio.to_thread(self.open)
+        self._start_purging()
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
+        await self._stop_purging()
         await asyncio.to_thread(self.close)
+
+    # -- retention -------------------------------------------------------------------------
+
+    def purge(self) -> PurgeSummary:
+        """Delete events older than ``retention_days`` and salts and visits past their 48
+        hours, now. ``async with analytics`` does this hourly; run it from cron (``footfall
+        purge``) when the application has no event loop."""
+        return purge(
+            self.store.engine,
+            retention_days=self.config.retention_days,
+            now=self.config.clock(),
+            stop=self._purge_stop,
+        )
+
+    def _start_purging(self) -> None:
+        if self._purge_task is not None and not self._purge_task.done():
+            return
+        self._purge_stop = threading.Event()
+        self._purged_once = asyncio.Event()
+        self._purge_task = asyncio.create_task(
+            self._purge_periodically(self._purged_once), name="footfall-purge"
+        )
+
+    async def _purge_periodically(self, purged_once: asyncio.Event) -> None:
+        """Purge at start and every PURGE_INTERVAL whatever the traffic: the salts must go
+        after 48 hours even on a site nobody visits. A failure is logged and retried at the
+        next interval; it never reaches the application."""
+        while True:
+            run = asyncio.ensure_future(asyncio.to_thread(self.purge))
+            try:
+                summary = await asyncio.shield(run)
+            except asyncio.CancelledError:
+                # A thread cannot be cancelled: the stop flag ends it after its batch, and
+                # waiting for that keeps close() from disposing the engine under it.
+                with contextlib.suppress(Exception):
+                    await run
+                raise
+            except Exception:
+                log.exception("footfall could not purge expired data; retrying later")
+            else:
+                if summary.total:
+                    log.info("footfall purged expired data: %s", summary)
+            purged_once.set()
+            await asyncio.sleep(PURGE_INTERVAL)
+
+    async def _stop_purging(self) -> None:
+        task, self._purge_task = self._purge_task, None
+        if self._purge_stop is not None:
+            self._purge_stop.set()
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task])  # unlike awaiting it, keeps our own cancellation
+        self._purge_stop = None  # later purge() calls run in full again
 
     @property
     def store(self) -> Store:

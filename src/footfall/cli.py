@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import secrets
 from collections.abc import Callable
@@ -231,4 +232,233 @@ def _serve(
         proxy_headers=False,
         timeout_graceful_shutdown=10,
         server_header=False,
+    )
+
+
+@main.command()
+@click.option(
+    "--database",
+    envvar="FOOTFALL_DATABASE",
+    default="sqlite:///footfall.db",
+    show_default=True,
+    help="Database URL (sqlite:///file.db or postgresql://...).",
+)
+@click.option(
+    "--retention-days",
+    envvar="FOOTFALL_RETENTION_DAYS",
+    default=90,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Days raw events are kept.",
+)
+def purge(database: str, retention_days: int) -> None:
+    """Delete expired events, salts and visits now.
+
+    The server does this hourly by itself; run this from cron when footfall is embedded
+    in an application without an event loop (WSGI), or to apply a shorter retention at once.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from footfall.store import StoreUnavailable
+
+    try:
+        analytics = Analytics(database_url=database, retention_days=retention_days)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    try:
+        summary = analytics.purge()
+    except ValueError as error:  # an unsupported database URL
+        raise click.UsageError(str(error)) from None
+    except (StoreUnavailable, DBAPIError) as error:
+        raise click.ClickException(f"cannot reach the database: {error}") from None
+    finally:
+        analytics.close()
+    click.echo(
+        f"Deleted {summary.pageviews:,} page views and {summary.custom_events:,} custom events "
+        f"older than {retention_days} days, {summary.salts:,} expired salts, "
+        f"{summary.visits:,} expired visits and {summary.dropped_counts:,} old dropped-event "
+        "counts."
+    )
+
+
+def _database_option(func: Callable[..., None]) -> Callable[..., None]:
+    """``--database`` as ``serve`` spells it, for the export and import commands."""
+    return click.option(
+        "--database",
+        envvar="FOOTFALL_DATABASE",
+        default="sqlite:///footfall.db",
+        show_default=True,
+        help="Database URL (sqlite:///file.db or postgresql://...).",
+    )(func)
+
+
+def _export_range(
+    range_: str | None, from_: datetime.datetime | None, to: datetime.datetime | None
+) -> tuple[datetime.datetime | None, datetime.datetime | None]:
+    """``(start, end)`` in UTC for ``footfall export`` (None: unbounded).
+
+    The report ranges (``today``, ``7d``, ``30d``, ``month``, ``12mo``...) mean exactly
+    what they mean on the dashboard (UTC days); ``Nd`` is the last N days from now.
+    """
+    import re
+
+    from footfall.query.ranges import RANGES, InvalidQuery, resolve_period
+
+    utc = datetime.UTC
+    if range_ in RANGES and range_ not in ("all", "custom") and from_ is None and to is None:
+        try:
+            period = resolve_period(range_, now=datetime.datetime.now(utc))
+        except InvalidQuery as invalid:
+            raise click.BadParameter(invalid.message, param_hint="--range") from None
+        return period.start, period.end
+    if from_ is not None or to is not None:
+        if range_ not in (None, "all"):
+            raise click.UsageError("give either --range or --from/--to, not both")
+        start = from_.replace(tzinfo=utc) if from_ is not None else None
+        end = to.replace(tzinfo=utc) + datetime.timedelta(days=1) if to is not None else None
+        if start is not None and end is not None and start >= end:
+            raise click.UsageError("--from is after --to")
+        return start, end
+    text = (range_ or "all").strip().lower()
+    if text == "all":
+        return None, None
+    days = re.fullmatch(r"([1-9][0-9]{0,4})d", text)
+    if days is None:
+        raise click.BadParameter(
+            f"{range_!r}: use all, or Nd for the last N days (e.g. 30d)", param_hint="--range"
+        )
+    return datetime.datetime.now(utc) - datetime.timedelta(days=int(days[1])), None
+
+
+@main.command("export")
+@_database_option
+@click.option(
+    "--range",
+    "range_",
+    metavar="all|today|24h|7d|30d|month|12mo|Nd",
+    help="Which events: all (the default), a report range, or the last N days (e.g. 45d).",
+)
+@click.option(
+    "--from",
+    "from_",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="First UTC day to export (YYYY-MM-DD).",
+)
+@click.option(
+    "--to",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Last UTC day to export, included (YYYY-MM-DD).",
+)
+@click.option(
+    "--output",
+    "-o",
+    default="-",
+    show_default=True,
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="CSV file to write; - for standard output.",
+)
+def export(
+    database: str,
+    range_: str | None,
+    from_: datetime.datetime | None,
+    to: datetime.datetime | None,
+    output: Path,
+) -> None:
+    """Export raw events as CSV: page views, then custom events, in time order.
+
+    The columns are documented in footfall.export; cells a spreadsheet would run as a
+    formula are prefixed with ' and footfall import undoes that.
+    """
+    import io
+    import sys
+    from contextlib import ExitStack
+
+    from sqlalchemy.exc import DBAPIError
+
+    from footfall.export import count_events, export_rows, write_csv
+    from footfall.store import Store
+
+    start, end = _export_range(range_, from_, to)
+    try:
+        store = Store(database)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    except DBAPIError as error:
+        raise click.ClickException(f"cannot reach the database: {error}") from None
+    to_stdout = str(output) == "-"
+    messages = sys.stderr if to_stdout else sys.stdout
+    try:
+        total = count_events(store, start, end)
+        with ExitStack() as stack:
+            if to_stdout:  # bytes as written: CR LF row ends, CR inside cells
+                out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+                stack.callback(out.detach)
+            else:
+                out = stack.enter_context(output.open("w", encoding="utf-8", newline=""))
+            bar = stack.enter_context(
+                click.progressbar(
+                    length=total, label="Exporting events", show_pos=True, file=messages
+                )
+            )
+            written = write_csv(export_rows(store, start, end), out, progress=bar.update)
+    except DBAPIError as error:
+        raise click.ClickException(f"the export failed: {error}") from None
+    finally:
+        store.close()
+    where = "standard output" if to_stdout else str(output)
+    click.echo(f"Exported {written:,} events to {where}.", file=messages)
+
+
+@main.command("import")
+@click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path)
+)
+@_database_option
+def import_(file: Path, database: str) -> None:
+    """Add the events of a CSV file made by footfall export (- for standard input).
+
+    The whole file is checked first: if any row is bad, nothing is imported.
+    """
+    import csv
+    import shutil
+    import sys
+    import tempfile
+
+    from sqlalchemy.exc import DBAPIError
+
+    from footfall.export import import_csv
+    from footfall.store import Store
+
+    name = "standard input" if str(file) == "-" else str(file)
+    with tempfile.TemporaryDirectory() as scratch:
+        if str(file) == "-":  # read twice below, so keep a copy, byte for byte
+            file = Path(scratch) / "stdin.csv"
+            with file.open("wb") as copy:
+                shutil.copyfileobj(sys.stdin.buffer, copy)
+        # A quick count for the bar's length; import_csv reports any malformed CSV.
+        try:
+            with file.open(encoding="utf-8", newline="") as source:
+                rows = max(sum(1 for row in csv.reader(source) if row) - 1, 0)
+        except (csv.Error, UnicodeDecodeError):
+            rows = 0
+        try:
+            store = Store(database)
+        except ValueError as error:
+            raise click.UsageError(str(error)) from None
+        except DBAPIError as error:
+            raise click.ClickException(f"cannot reach the database: {error}") from None
+        try:
+            with click.progressbar(length=rows, label="Importing events", show_pos=True) as bar:
+                summary = import_csv(store, file, progress=bar.update)
+        except ValueError as error:
+            raise click.ClickException(f"{name}: {error}; nothing was imported") from None
+        except DBAPIError as error:
+            raise click.ClickException(
+                f"the database failed during the import ({error}); the batches before "
+                "the failure are imported"
+            ) from None
+        finally:
+            store.close()
+    click.echo(
+        f"Imported {summary.pageviews:,} page views and {summary.custom_events:,} custom events."
     )

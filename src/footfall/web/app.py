@@ -15,6 +15,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from footfall._version import __version__
+from footfall.web.api import api_routes, export_route
+from footfall.web.badge_route import badge_route
 from footfall.web.ingest import IngestEndpoint
 
 if TYPE_CHECKING:
@@ -49,5 +51,8 @@ def build_app(analytics: Analytics) -> Starlette:
         Route(f"{base}/event", ingest, methods=["POST", "OPTIONS"], middleware=cors),
         Route(PLAUSIBLE_EVENT_PATH, ingest, methods=["POST", "OPTIONS"], middleware=cors),
         Route(f"{base}/health", health, methods=["GET"]),
+        *api_routes(analytics, base),
+        badge_route(analytics, base),
+        export_route(analytics, base),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,262 @@
+"""``analytics.api``: the aggregation API for Python code, templates and the HTTP layer.
+
+Every method is ``async``; each has a ``_sync`` twin for WSGI views, templates and scripts.
+All take ``range`` (``today``, ``24h``, ``7d``, ``30d``, ``month``, ``12mo``, ``all``;
+default ``30d``) or ``from_date``/``to_date`` (inclusive days in the site's time zone), and
+the filters
+``page``, ``source``, ``country``, ``device``, ``browser``, ``os`` and ``event``::
+
+    stats = await analytics.api.get_dashboard_stats(range="30d")
+    pages = analytics.api.get_top_pages_sync(limit=10, range="7d", country="DE")
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from footfall.query.filters import Filters
+from footfall.query.metrics import Queries
+from footfall.query.ranges import InvalidQuery
+from footfall.query.results import (
+    Breakdown,
+    DashboardStats,
+    EventProperty,
+    PageStats,
+    Realtime,
+    Timeseries,
+    TopEvent,
+    TopPage,
+    TopReferrer,
+)
+
+if TYPE_CHECKING:
+    from footfall.analytics import Analytics
+
+T = TypeVar("T")
+MAX_LIMIT = 1000
+DateLike = str | date | None
+
+
+class AnalyticsAPI:
+    def __init__(self, analytics: Analytics) -> None:
+        self._analytics = analytics
+        self._queries: Queries | None = None
+
+    @property
+    def queries(self) -> Queries:
+        if self._queries is None:
+            config = self._analytics.config
+            self._queries = Queries(
+                self._analytics.store.engine, timezone=config.timezone, clock=config.clock
+            )
+        return self._queries
+
+    # -- synchronous --------------------------------------------------------------------------
+
+    def get_dashboard_stats_sync(
+        self,
+        range: str | None = None,
+        *,
+        from_date: DateLike = None,
+        to_date: DateLike = None,
+        **filters: str | None,
+    ) -> DashboardStats:
+        """Visitors, visits, page views, bounce rate, visit duration and views per visit,
+        each with the previous period of equal length and the change."""
+        q = self.queries
+        return q.dashboard_stats(q.period(range, from_date, to_date), _filters(filters))
+
+    def get_timeseries_sync(
+        self,
+        range: str | None = None,
+        *,
+        from_date: DateLike = None,
+        to_date: DateLike = None,
+        **filters: str | None,
+    ) -> Timeseries:
+        """Visitors, visits and page views per hour, day or month (empty buckets are 0)."""
+        q = self.queries
+        return q.timeseries(q.period(range, from_date, to_date), _filters(filters))
+
+    def get_top_pages_sync(
+        self,
+        limit: int = 10,
+        range: str | None = None,
+        *,
+        from_date: DateLike = None,
+        to_date: DateLike = None,
+        **filters: str | None,
+    ) -> list[TopPage]:
+        """The most visited pages, each with a sparkline of its page views."""
+        q = self.queries
+        period = q.period(range, from_date, to_date)
+        return q.top_pages(period, _filters(filters), _limit(limit))
+
+    def get_top_referrers_sync(
+        self,
+        limit: int = 10,
+        range: str | None = None,
+        *,
+        from_date: DateLike = None,
+        to_date: DateLike = None,
+        **filters: str | None,
+    ) -> list[TopReferrer]:
+        """Where visits came from: referrer host, UTM source or ``Direct / None``."""
+        q = self.queries
+        period = q.period(range, from_date, to_date)
+        return q.top_referrers(period, _filters(filters), _limit(limit))
+
+    def get_top_events_sync(
+        self,
+        limit: int = 10,
+        range: str | None = None,
+        *,
+        from_date: DateLike = None,
+        to_date: DateLike = None,
+        **filters: str | None,
+    ) -> list[TopEvent]:
+        """The most frequent custom events, by visitors."""
+        q = self.queries
+        period = q.period(range, from_date, to_date)
+        return q.top_events(period, _filters(filters), _limit(limit))
+
+    def get_event_properties_sync(
+        self,
+        name: str,
+        limit: int = 100,
+        range: str | None = None,
+        *,
+        from_date: DateLike = None,
+        to_date: DateLike = None,
+        **filters: str | None,
+    ) -> list[EventProperty]:
+        """The property keys and values of the custom event ``name``."""
+        if not name:
+            raise InvalidQuery("name", "is required: the custom event's name")
+        q = self.queries
+        period = q.period(range, from_date, to_date)
+        return q.event_properties(period, _filters(filters), name, _limit(limit))
+
+    def get_top_countries_sync(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Breakdown]:
+        return self._breakdown("country", limit, range, kw)
+
+    def get_top_devices_sync(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Breakdown]:
+        return self._breakdown("device", limit, range, kw)
+
+    def get_top_browsers_sync(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Breakdown]:
+        return self._breakdown("browser", limit, range, kw)
+
+    def get_top_os_sync(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Breakdown]:
+        return self._breakdown("os", limit, range, kw)
+
+    def get_realtime_visitors_sync(self) -> Realtime:
+        """Distinct visitors with any event in the last five minutes."""
+        return self.queries.realtime()
+
+    def get_page_stats_sync(
+        self,
+        path: str,
+        range: str = "all",
+        *,
+        from_date: DateLike = None,
+        to_date: DateLike = None,
+    ) -> PageStats:
+        """Page views and visitors of one page: what a "1.2k views" badge shows."""
+        if not path or not path.startswith("/"):
+            raise InvalidQuery("path", "is required: a path starting with '/'")
+        q = self.queries
+        return q.page_stats(path, q.period(range, from_date, to_date))
+
+    def _breakdown(
+        self, attribute: str, limit: int, range: str, kw: dict[str, Any]
+    ) -> list[Breakdown]:
+        from_date, to_date = kw.pop("from_date", None), kw.pop("to_date", None)
+        q = self.queries
+        period = q.period(range, from_date, to_date)
+        return q.breakdown(period, _filters(kw), attribute, _limit(limit))
+
+    # -- asynchronous: the same, off the event loop ------------------------------------------
+
+    async def get_dashboard_stats(self, range: str | None = None, **kw: Any) -> DashboardStats:
+        return await _off_loop(self.get_dashboard_stats_sync, range, **kw)
+
+    async def get_timeseries(self, range: str | None = None, **kw: Any) -> Timeseries:
+        return await _off_loop(self.get_timeseries_sync, range, **kw)
+
+    async def get_top_pages(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[TopPage]:
+        return await _off_loop(self.get_top_pages_sync, limit, range, **kw)
+
+    async def get_top_referrers(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[TopReferrer]:
+        return await _off_loop(self.get_top_referrers_sync, limit, range, **kw)
+
+    async def get_top_events(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[TopEvent]:
+        return await _off_loop(self.get_top_events_sync, limit, range, **kw)
+
+    async def get_event_properties(
+        self, name: str, limit: int = 100, range: str | None = None, **kw: Any
+    ) -> list[EventProperty]:
+        return await _off_loop(self.get_event_properties_sync, name, limit, range, **kw)
+
+    async def get_top_countries(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Breakdown]:
+        return await _off_loop(self.get_top_countries_sync, limit, range, **kw)
+
+    async def get_top_devices(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Breakdown]:
+        return await _off_loop(self.get_top_devices_sync, limit, range, **kw)
+
+    async def get_top_browsers(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Breakdown]:
+        return await _off_loop(self.get_top_browsers_sync, limit, range, **kw)
+
+    async def get_top_os(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Breakdown]:
+        return await _off_loop(self.get_top_os_sync, limit, range, **kw)
+
+    async def get_realtime_visitors(self) -> Realtime:
+        return await _off_loop(self.get_realtime_visitors_sync)
+
+    async def get_page_stats(self, path: str, range: str = "all", **kw: Any) -> PageStats:
+        return await _off_loop(self.get_page_stats_sync, path, range, **kw)
+
+
+async def _off_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Queries block on the database: run them in a worker thread."""
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
+def _filters(values: dict[str, Any]) -> Filters:
+    unknown = set(values) - set(Filters.__dataclass_fields__)
+    if unknown:
+        raise InvalidQuery(
+            sorted(unknown)[0],
+            "is not a filter (page, source, country, device, browser, os, event)",
+        )
+    return Filters.from_params({k: v for k, v in values.items() if v is not None})
+
+
+def _limit(limit: int) -> int:
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidQuery("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
+    return limit

@@ -1,0 +1,1 @@
+"""The query layer: metrics, ranges and filters that every consumer shares."""

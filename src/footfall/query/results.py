@@ -1,0 +1,114 @@
+"""What the query layer returns: small, typed, JSON-ready records.
+
+The field names are the JSON keys of the HTTP API, so Python and HTTP read the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class _Json:
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True, slots=True)
+class Metric(_Json):
+    value: float
+    previous: float
+    """The same metric over the period of equal length just before."""
+    change: float | None
+    """Change against ``previous``: percent for counts and times, percentage points for
+    ``bounce_rate``; None when there is nothing to compare with."""
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardStats(_Json):
+    range: str
+    start: str
+    """First instant of the period (ISO 8601, UTC)."""
+    end: str
+    """Instant after the period (ISO 8601, UTC)."""
+    visitors: Metric
+    visits: Metric
+    pageviews: Metric
+    bounce_rate: Metric
+    """Percent (0-100) of visits with exactly one page view and no interactive event."""
+    visit_duration: Metric
+    """Mean seconds from a visit's first to its last event (a bounce counts 0)."""
+    views_per_visit: Metric
+
+
+@dataclass(frozen=True, slots=True)
+class TimeseriesPoint(_Json):
+    bucket: str
+    """``2026-11-25 14:00`` (hourly), ``2026-11-25`` (daily) or ``2026-11`` (monthly),
+    in the site's time zone."""
+    visitors: int
+    visits: int
+    pageviews: int
+
+
+@dataclass(frozen=True, slots=True)
+class Timeseries(_Json):
+    range: str
+    interval: str
+    points: list[TimeseriesPoint]
+
+
+@dataclass(frozen=True, slots=True)
+class TopPage(_Json):
+    path: str
+    visitors: int
+    pageviews: int
+    sparkline: list[int] = field(default_factory=list)
+    """Page views per bucket of the period, oldest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopReferrer(_Json):
+    source: str
+    """Referrer host (``www.`` stripped), UTM source, or ``Direct / None``."""
+    visitors: int
+    visits: int
+
+
+@dataclass(frozen=True, slots=True)
+class TopEvent(_Json):
+    name: str
+    visitors: int
+    events: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventProperty(_Json):
+    key: str
+    value: str
+    visitors: int
+    events: int
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown(_Json):
+    """One row of the countries, devices, browsers or operating systems lists."""
+
+    value: str
+    """The country code, device, browser or OS; ``(unknown)`` when not known."""
+    visitors: int
+    visits: int
+
+
+@dataclass(frozen=True, slots=True)
+class Realtime(_Json):
+    visitors: int
+    """Distinct visitors with any event in the last five minutes."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageStats(_Json):
+    path: str
+    range: str
+    pageviews: int
+    visitors: int

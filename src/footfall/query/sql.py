@@ -1,0 +1,85 @@
+"""The few SQL expressions whose spelling differs between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from itertools import pairwise
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import DateTime, case, func, literal
+from sqlalchemy.sql.elements import ColumnElement
+
+from footfall.query.ranges import Interval, Period
+
+_PG_FORMATS = {"hour": "YYYY-MM-DD HH24:00", "day": "YYYY-MM-DD", "month": "YYYY-MM"}
+_SQLITE_FORMATS = {"hour": "%Y-%m-%d %H:00", "day": "%Y-%m-%d", "month": "%Y-%m"}
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """Stored timestamps are naive UTC; bind parameters must be too."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def bucket(dialect: str, column: Any, period: Period) -> ColumnElement[str]:
+    """The local-time bucket label of a stored timestamp (see ``ranges.bucket_label``).
+
+    PostgreSQL converts with the zone database. SQLite has no time zones, so the label is
+    computed from the UTC offset in force, switching at each transition inside the period.
+    """
+    interval: Interval = period.interval
+    if dialect == "postgresql":
+        local = func.timezone(period.zone.key, func.timezone("UTC", column))
+        return func.to_char(local, _PG_FORMATS[interval])
+    offsets = _offsets(period.zone, period.start, period.end)
+    modifier: Any = literal(_modifier(offsets[0][1]))
+    if len(offsets) > 1:
+        modifier = case(
+            *[
+                (column < literal(naive_utc(until), DateTime), literal(_modifier(offset)))
+                for (_, offset), (until, _) in pairwise(offsets)
+            ],
+            else_=literal(_modifier(offsets[-1][1])),
+        )
+    return func.strftime(_SQLITE_FORMATS[interval], column, modifier)
+
+
+def seconds_between(dialect: str, first: Any, last: Any) -> ColumnElement[float]:
+    if dialect == "postgresql":
+        return func.extract("epoch", last - first)
+    return (func.julianday(last) - func.julianday(first)) * 86400.0
+
+
+def _modifier(offset: timedelta) -> str:
+    return f"{int(offset.total_seconds() // 60):+d} minutes"
+
+
+@lru_cache(maxsize=256)
+def _offsets(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, timedelta]]:
+    """``(from, offset)`` for each stretch of constant UTC offset in ``[start, end)``."""
+
+    def offset_at(moment: datetime) -> timedelta:
+        return moment.astimezone(zone).utcoffset() or timedelta()
+
+    stretches = [(start, offset_at(start))]
+    step = timedelta(days=1)
+    moment = start
+    while moment < end:
+        following = min(moment + step, end)
+        if offset_at(following) != stretches[-1][1]:
+            # Narrow the change down to the quarter hour (transitions fall on them).
+            low, high = moment, following
+            while high - low > timedelta(minutes=15):
+                middle = low + (high - low) / 2
+                if offset_at(middle) == stretches[-1][1]:
+                    low = middle
+                else:
+                    high = middle
+            transition = high.replace(second=0, microsecond=0)
+            transition -= timedelta(minutes=transition.minute % 15)
+            if offset_at(transition) == stretches[-1][1]:
+                transition += timedelta(minutes=15)
+            stretches.append((transition, offset_at(transition)))
+        moment = following
+    return stretches

@@ -1,0 +1,160 @@
+"""Retention: delete what footfall promised not to keep.
+
+Raw events go after ``retention_days``; salts, and the visit records keyed by them, after
+48 hours (DESIGN.md section 3). ``SaltRepository.ensure`` already drops expired salts, but
+only when an event arrives: a quiet site would keep them for ever, so this runs on a timer
+(and from ``footfall purge``) regardless of traffic.
+
+Deletes run in small batches, each its own short transaction, so ingestion keeps flowing
+while years of backlog are removed: on SQLite every batch takes the write lock the way the
+writer does (BEGIN IMMEDIATE, so neither deadlocks upgrading a read lock) and then lets it
+go for a moment; on PostgreSQL concurrent purgers skip each other's locked rows.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Column, ColumnElement, Connection, Engine, Table, delete, select
+
+from footfall.store.schema import custom_event, dropped_event, page_view, salt, visit_session
+
+SQLITE_PAUSE = 0.1
+"""Seconds the SQLite write lock is left free between batches. SQLite's busy handler polls
+(at most every 100 ms), so without a gap a writer waiting for the lock would never catch
+it between two batches and ingestion would stall for the whole purge."""
+
+
+@dataclass
+class PurgeSummary:
+    """How many rows one purge deleted, per kind."""
+
+    pageviews: int
+    custom_events: int
+    salts: int
+    visits: int
+    dropped_counts: int = 0
+    """Per-day rows of the dropped-event counters."""
+
+    @property
+    def total(self) -> int:
+        return self.pageviews + self.custom_events + self.salts + self.visits + self.dropped_counts
+
+
+def purge(
+    engine: Engine,
+    *,
+    retention_days: int,
+    now: datetime,
+    batch_size: int = 10_000,
+    max_batches: int | None = None,
+    pause: float | None = None,
+    stop: threading.Event | None = None,
+) -> PurgeSummary:
+    """Delete raw events older than ``retention_days`` before ``now``, salts and visit
+    records past their 48 hours, and dropped-event counts older than the retention.
+
+    An event stamped exactly ``now - retention_days`` is kept: the cutoff is exclusive, so
+    "90 days" means the last 90 full days of data are always there. Raw events go in
+    batches of ``batch_size`` rows, at most ``max_batches`` per table (the rest waits for
+    the next run); ``pause`` is the gap between batches (:data:`SQLITE_PAUSE` on SQLite,
+    none on PostgreSQL, when ``None``). Setting ``stop`` ends the purge after the current
+    batch, which is how a shutting-down application stops it promptly.
+    """
+    if now.tzinfo is None:
+        raise ValueError("purge() needs an aware 'now' (stored timestamps are UTC)")
+    if retention_days < 1 or batch_size < 1:
+        raise ValueError("retention_days and batch_size must be positive")
+    if pause is None:
+        pause = SQLITE_PAUSE if engine.dialect.name == "sqlite" else 0.0
+    utc_now = now.astimezone(UTC).replace(tzinfo=None)
+    cutoff = utc_now - timedelta(days=retention_days)
+    # As SaltRepository.ensure: on day D only the salts of D and D-1 are still needed, and
+    # a visit last seen before D-1 has an id no remaining salt can reproduce.
+    oldest_salt_day = utc_now.date() - timedelta(days=1)
+    batches = _Batches(engine, batch_size, max_batches, pause, stop)
+
+    pageviews = batches.delete(page_view, page_view.c.id, page_view.c.timestamp < cutoff)
+    customs = batches.delete(custom_event, custom_event.c.id, custom_event.c.timestamp < cutoff)
+    visits = batches.delete(
+        visit_session,
+        visit_session.c.visitor_id,
+        visit_session.c.last_seen < datetime.combine(oldest_salt_day, datetime.min.time()),
+    )
+    salts, dropped = batches.delete_small(oldest_salt_day, cutoff.date())
+    return PurgeSummary(
+        pageviews=pageviews,
+        custom_events=customs,
+        salts=salts,
+        visits=visits,
+        dropped_counts=dropped,
+    )
+
+
+class _Batches:
+    """Bounded deletes, one short transaction each."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        batch_size: int,
+        max_batches: int | None,
+        pause: float,
+        stop: threading.Event | None,
+    ) -> None:
+        self._engine = engine
+        self._batch_size = batch_size
+        self._max_batches = max_batches
+        self._pause = pause
+        self._stop = stop
+        sqlite = engine.dialect.name == "sqlite"
+        self._options: dict[str, Any] = {"sqlite_begin": "IMMEDIATE"} if sqlite else {}
+
+    def _stopped(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
+
+    def _connect(self) -> Connection:
+        return self._engine.connect().execution_options(**self._options)
+
+    def delete(self, table: Table, key: Column[Any], condition: ColumnElement[bool]) -> int:
+        """Delete the rows of ``table`` matching ``condition``, oldest keys first, until a
+        batch comes back short."""
+        # SKIP LOCKED (PostgreSQL only; SQLite renders no locking clause) lets two workers
+        # purge at once without waiting on, or deadlocking over, each other's rows.
+        chosen = (
+            select(key)
+            .where(condition)
+            .order_by(key)
+            .limit(self._batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        statement = delete(table).where(key.in_(chosen))
+        deleted = done = 0
+        with self._connect() as conn:
+            while not self._stopped():
+                with conn.begin():
+                    count = conn.execute(statement).rowcount
+                deleted += count
+                done += 1
+                if count < self._batch_size:
+                    break
+                if self._max_batches is not None and done >= self._max_batches:
+                    break
+                if self._pause:
+                    time.sleep(self._pause)  # let a waiting writer take the lock
+        return deleted
+
+    def delete_small(self, oldest_salt_day: date, oldest_dropped_day: date) -> tuple[int, int]:
+        """Salts (one row a day) and dropped-event counts (a few a day): one transaction."""
+        if self._stopped():
+            return 0, 0
+        with self._connect() as conn, conn.begin():
+            salts = conn.execute(delete(salt).where(salt.c.day < oldest_salt_day)).rowcount
+            dropped = conn.execute(
+                delete(dropped_event).where(dropped_event.c.day < oldest_dropped_day)
+            ).rowcount
+        return salts, dropped

@@ -1,0 +1,35 @@
+"""Who may read the reports: the host's ``authorize(request)`` when embedded, the admin's
+bearer token when standalone. Nobody otherwise."""
+
+from __future__ import annotations
+
+import hmac
+import inspect
+
+from starlette.requests import Request
+
+from footfall.config import Config
+
+HOW_TO = (
+    "footfall's reports are private. Embedded in an application, pass "
+    "Analytics(authorize=lambda request: ...) returning True for your administrators; "
+    "standalone, send 'Authorization: Bearer <admin token>' (footfall serve prints it, or "
+    "set it with --admin-token / FOOTFALL_ADMIN_TOKEN)."
+)
+
+
+async def is_authorized(request: Request, config: Config) -> bool:
+    if config.authorize is not None:
+        verdict = config.authorize(request)
+        if inspect.isawaitable(verdict):
+            verdict = await verdict
+        if verdict:
+            return True
+    token = config.admin_token
+    if token:
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            credentials.strip().encode(), token.encode()
+        ):
+            return True
+    return False
