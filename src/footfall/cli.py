@@ -220,8 +220,10 @@ def _serve(
     click.echo(f"footfall {__version__} on {base} (database {database})")
     click.echo(f"  events:    POST {base}{config.api_base_path}/analytics/event")
     click.echo(f"  dashboard: {base}{config.site_base_path}/analytics?token={token}")
+    from footfall.web.app import build_app
+
     uvicorn.run(
-        analytics.app,
+        build_app(analytics, standalone=True),
         host=host,
         port=port,
         log_level=log_level,

@@ -11,10 +11,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 from footfall._version import __version__
+from footfall.dashboard.views import dashboard_routes
 from footfall.web.api import api_routes, export_route
 from footfall.web.badge_route import badge_route
 from footfall.web.ingest import IngestEndpoint
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 PLAUSIBLE_EVENT_PATH = "/api/event"
 
 
-def build_app(analytics: Analytics) -> Starlette:
+def build_app(analytics: Analytics, *, standalone: bool = False) -> Starlette:
+    """Every footfall route; ``standalone`` also answers ``/`` with the dashboard."""
     base = f"{analytics.config.api_base_path}/analytics"
     # Any site may send events (sendBeacon needs no preflight; fetch with JSON does).
     cors = [
@@ -54,5 +56,13 @@ def build_app(analytics: Analytics) -> Starlette:
         *api_routes(analytics, base),
         badge_route(analytics, base),
         export_route(analytics, base),
+        *dashboard_routes(analytics),
     ]
+    if standalone:
+        dashboard = f"{analytics.config.site_base_path}/analytics"
+
+        async def home(_request: Request) -> RedirectResponse:
+            return RedirectResponse(dashboard, status_code=307)
+
+        routes.append(Route("/", home, methods=["GET"]))
     return Starlette(routes=routes, lifespan=lifespan)

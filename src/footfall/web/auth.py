@@ -1,5 +1,5 @@
-"""Who may read the reports: the host's ``authorize(request)`` when embedded, the admin's
-bearer token when standalone. Nobody otherwise."""
+"""Who may read the reports: the host's ``authorize(request)`` when embedded; standalone,
+the admin, by bearer token or by the session cookie the login link set. Nobody otherwise."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import inspect
 from starlette.requests import Request
 
 from footfall.config import Config
+from footfall.dashboard import session
 
 HOW_TO = (
     "footfall's reports are private. Embedded in an application, pass "
@@ -31,5 +32,7 @@ async def is_authorized(request: Request, config: Config) -> bool:
         if scheme.lower() == "bearer" and hmac.compare_digest(
             credentials.strip().encode(), token.encode()
         ):
+            return True
+        if session.is_valid(token, request.cookies.get(session.COOKIE)):
             return True
     return False

@@ -1,0 +1,1 @@
+"""The dashboard: server-rendered HTML and SVG, enhanced by a small script."""

@@ -1,0 +1,228 @@
+"""The dashboard at ``{site_base_path}/analytics``: one server-rendered page whose every
+number comes from ``analytics.api`` (the same calls as the JSON API), a login exchange for
+the standalone admin, and a Server-Sent Events stream of the realtime count.
+
+All state lives in the URL (range, dates, filters), so a view can be bookmarked, shared
+and navigated with back and forward; every control is a plain link or a GET form.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from footfall.dashboard import charts, session
+from footfall.query.filters import DIRECT, Filters
+from footfall.query.ranges import InvalidQuery
+from footfall.web.api import read_params
+from footfall.web.auth import HOW_TO, is_authorized
+from footfall.web.badge import compact_number
+
+if TYPE_CHECKING:
+    from footfall.analytics import Analytics
+
+HERE = Path(__file__).parent
+RANGE_CHOICES = [
+    ("today", "Today"),
+    ("24h", "24 hours"),
+    ("7d", "7 days"),
+    ("30d", "30 days"),
+    ("month", "This month"),
+    ("12mo", "12 months"),
+    ("all", "All time"),
+]
+LIST_LIMIT = 10
+REALTIME_POLL = 2.0
+"""Seconds between two realtime counts on one stream: each stream asks the shared
+database, which is what makes the count right whichever worker took the event."""
+STREAM_LIFETIME = 3600.0
+"""A stream ends after an hour; EventSource reconnects by itself, so nothing is lost, and a
+forgotten tab does not hold a connection forever."""
+
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+_templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_templates.filters["compact"] = compact_number
+_templates.filters["thousands"] = lambda n: f"{int(n):,}"
+
+
+def _duration(seconds: float) -> str:
+    """``45s``, ``2m 05s``, ``1h 02m``: how long a visit lasted, at a glance."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m {whole % 60:02d}s"
+    return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
+
+
+_templates.filters["duration"] = _duration
+
+
+def dashboard_routes(analytics: Analytics) -> list[Route | Mount]:
+    base = f"{analytics.config.site_base_path}/analytics"
+    api = f"{analytics.config.api_base_path}/analytics"
+
+    async def page(request: Request) -> Response:
+        token = request.query_params.get("token")
+        if token is not None:
+            return _login(request, analytics, token)
+        if not await is_authorized(request, analytics.config):
+            return _forbidden(analytics)
+        try:
+            params = read_params(request)
+            context = await _report(analytics, params)
+        except InvalidQuery as invalid:
+            return _render(
+                "error.html", 400, message=f"{invalid.param}: {invalid.message}", home=base
+            )
+        return _render(
+            "dashboard.html",
+            200,
+            **context,
+            base=base,
+            api=api,
+            query=dict(request.query_params),
+            url=_url_maker(base, request),
+            ranges=RANGE_CHOICES,
+            export_url=f"{api}/export.csv?{urlencode(_period_params(request))}",
+        )
+
+    async def realtime(request: Request) -> Response:
+        if not await is_authorized(request, analytics.config):
+            return _forbidden(analytics)
+        return StreamingResponse(
+            _realtime_events(analytics, request),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    return [
+        Route(base, page, methods=["GET"]),
+        Route(f"{base}/realtime", realtime, methods=["GET"]),
+        Mount(f"{base}/assets", StaticFiles(directory=HERE / "assets"), name="footfall-assets"),
+    ]
+
+
+async def _report(analytics: Analytics, params: dict[str, Any]) -> dict[str, Any]:
+    """Every number of the page, from the aggregation API, queried concurrently."""
+    api = analytics.api
+    range, limit = params.pop("range"), LIST_LIMIT
+    params.pop("limit")
+    filters = Filters(**{k: v for k, v in params.items() if k in Filters.__dataclass_fields__})
+    options = {k: v for k, v in params.items() if k in ("from_date", "to_date")}
+    calls = {
+        "stats": api.get_dashboard_stats(range, **params),
+        "series": api.get_timeseries(range, **params),
+        "pages": api.get_top_pages(limit, range, **params),
+        "referrers": api.get_top_referrers(limit, range, **params),
+        "events": api.get_top_events(limit, range, **params),
+        "countries": api.get_top_countries(limit, range, **params),
+        "devices": api.get_top_devices(limit, range, **params),
+        "browsers": api.get_top_browsers(limit, range, **params),
+        "systems": api.get_top_os(limit, range, **params),
+        "realtime": api.get_realtime_visitors(),
+    }
+    if filters.event is not None:
+        calls["properties"] = api.get_event_properties(
+            filters.event, 50, range, **{**options, **filters.to_dict()}
+        )
+    results = dict(zip(calls, await asyncio.gather(*calls.values()), strict=True))
+    results.setdefault("properties", [])
+    series = results["series"]
+    return {
+        **results,
+        "filters": filters,
+        "chart": charts.main_chart(series),
+        "chart_rows": charts.chart_table(series),
+        "sparkline": charts.sparkline,
+        "direct": DIRECT,
+    }
+
+
+def _login(request: Request, analytics: Analytics, token: str) -> Response:
+    """Exchange the login link's token for the admin cookie, then drop the token from the
+    address bar (and from the history) with a redirect."""
+    expected = analytics.config.admin_token
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        return _forbidden(analytics)
+    remaining = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+    target = request.url.path + (f"?{urlencode(remaining)}" if remaining else "")
+    response = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+    secure = request.url.scheme == "https"
+    response.headers["Set-Cookie"] = session.cookie_header(session.issue(expected), secure=secure)
+    return response
+
+
+def _forbidden(analytics: Analytics) -> Response:
+    return _render(
+        "forbidden.html", 403, how_to=HOW_TO, standalone=analytics.config.authorize is None
+    )
+
+
+async def _realtime_events(analytics: Analytics, request: Request) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + STREAM_LIFETIME
+    last: int | None = None
+    yield "retry: 3000\n\n"
+    while loop.time() < ends and not await request.is_disconnected():
+        visitors = (await analytics.api.get_realtime_visitors()).visitors
+        if visitors != last:
+            last = visitors
+            yield f"event: realtime\ndata: {json.dumps({'visitors': visitors})}\n\n"
+        else:
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(REALTIME_POLL)
+
+
+def _render(template: str, status: int, **context: Any) -> HTMLResponse:
+    html = _templates.get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _period_params(request: Request) -> dict[str, str]:
+    return {k: v for k, v in request.query_params.items() if k in ("range", "from", "to")}
+
+
+def _url_maker(base: str, request: Request) -> Any:
+    """``url(page="/x")`` → this view's URL with the filter set; ``url(page=None)`` removes
+    it; ``url(range="7d")`` switches the period (dropping custom dates)."""
+    current = dict(request.query_params)
+
+    def url(**changes: str | None) -> str:
+        query = dict(current)
+        if "range" in changes:
+            query.pop("from", None)
+            query.pop("to", None)
+        for key, value in changes.items():
+            if value is None:
+                query.pop(key, None)
+            else:
+                query[key] = value
+        return f"{base}?{urlencode(query)}" if query else base
+
+    return url

@@ -1,0 +1,80 @@
+"""Who may open the dashboard: nobody by default, the admin through the login link."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+TOKEN = "dashboard-admin-token"
+DASHBOARD = "/pages/analytics"
+
+
+@pytest.fixture
+def server(serve, make_analytics, sqlite_url):
+    running = serve(make_analytics(sqlite_url, admin_token=TOKEN))
+    running.event({"url": "https://example.com/"})
+    return running
+
+
+def test_without_a_token_the_page_says_how_to_get_access(server):
+    response = server.client.get(DASHBOARD)
+    assert response.status_code == 403
+    assert "text/html" in response.headers["content-type"]
+    assert "--admin-token" in response.text and "login link" in response.text
+    assert response.headers["cache-control"] == "no-store"
+    assert "set-cookie" not in response.headers
+
+
+def test_a_wrong_token_is_refused(server):
+    response = server.client.get(f"{DASHBOARD}?token=guess")
+    assert response.status_code == 403
+    assert "set-cookie" not in response.headers
+
+
+def test_the_login_link_sets_a_strict_httponly_cookie_and_opens_the_dashboard(server):
+    login = server.client.get(f"{DASHBOARD}?token={TOKEN}&range=7d", follow_redirects=False)
+    assert login.status_code == 303
+    assert login.headers["location"] == f"{DASHBOARD}?range=7d"  # the token leaves the URL
+    cookie = login.headers["set-cookie"]
+    assert cookie.startswith("footfall_admin=")
+    attributes = {part.strip().lower() for part in cookie.split(";")}
+    assert {"httponly", "samesite=strict", "path=/"} <= attributes
+
+    with httpx.Client(base_url=server.url, follow_redirects=True) as browser:
+        page = browser.get(f"{DASHBOARD}?token={TOKEN}")
+        assert page.status_code == 200
+        assert "Unique visitors" in page.text
+        assert page.headers["cache-control"] == "no-store"
+        assert "default-src 'none'" in page.headers["content-security-policy"]
+        # The same cookie opens the JSON API and the export, as the page's links need.
+        assert browser.get("/api/data/analytics/stats").status_code == 200
+        assert browser.get("/api/data/analytics/export.csv").status_code == 200
+
+
+def test_a_forged_or_expired_cookie_is_refused(server):
+    from footfall.dashboard import session
+
+    expired = session.issue(TOKEN, now=0)
+    for value in ("1.abc", expired, session.issue("another-token")):
+        with httpx.Client(base_url=server.url, cookies={"footfall_admin": value}) as client:
+            assert client.get(DASHBOARD).status_code == 403
+
+
+def test_the_host_application_can_authorize(serve, make_analytics, sqlite_url):
+    server = serve(make_analytics(sqlite_url, authorize=lambda r: r.headers.get("x-admin") == "1"))
+    assert server.client.get(DASHBOARD).status_code == 403
+    assert server.client.get(DASHBOARD, headers={"X-Admin": "1"}).status_code == 200
+
+
+def test_visitor_sent_markup_is_rendered_as_text(server):
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    server.event({"url": "https://example.com/" + evil, "referrer": "https://evil.example/" + evil})
+    server.event({"name": evil, "url": "https://example.com/", "props": {"k": evil}})
+    page = server.client.get(f"{DASHBOARD}?token={TOKEN}", follow_redirects=True)
+    assert page.status_code == 200
+    assert "<script>alert" not in page.text and "<img src=x" not in page.text
+    assert "&lt;script&gt;alert" in page.text
+    # The client kept the admin cookie; open the event's property breakdown too.
+    with_props = server.client.get(DASHBOARD, params={"event": evil})
+    assert with_props.status_code == 200 and "Properties of" in with_props.text
+    assert "<img src=x" not in with_props.text and "<script>alert" not in with_props.text
