@@ -221,7 +221,7 @@ def test_some_visits_come_from_utm_campaigns(demo: Demo) -> None:
     )
     assert len(tagged) >= 10
     for row in tagged:
-        assert row.referrer_source == row.utm_source  # DESIGN.md section 4
+        assert row.referrer_source == row.utm_source  # referrer source rule, docs/aggregation.md
         assert row.utm_medium and row.utm_campaign
 
 

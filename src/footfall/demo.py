@@ -329,7 +329,7 @@ def _ref(url: str | None, landing: str = "*") -> _Source:
 
 
 def _utm(source: str, medium: str, campaign: str, landing: str, url: str | None) -> _Source:
-    """DESIGN.md: with a utm_source, that is the referrer source."""
+    """With a utm_source, that is the referrer source (docs/aggregation.md)."""
     return _Source(url, source, landing, (source, medium, campaign))
 
 

@@ -19,7 +19,7 @@ One file holds both kinds of event, one row each, in the column order of ``COLUM
 ``referrer``, ``referrer_source``
     The referring URL (no query string) and its source (host or ``utm_source``).
 ``utm_source``, ``utm_medium``, ``utm_campaign``, ``utm_content``, ``utm_term``
-    The campaign tags of the visit's first page view.
+    The campaign tags (utm_*) of this event's own page URL.
 ``country``
     ISO 3166-1 alpha-2 code.
 ``device``, ``browser``, ``browser_version``, ``os``, ``os_version``

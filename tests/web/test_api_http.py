@@ -143,3 +143,15 @@ def test_export_csv_streams_the_period_and_needs_the_token(server):
     assert len(lines) == 4  # the header and three page views
     bad = server.client.get(f"{BASE}/export.csv?range=nope", headers=auth())
     assert bad.status_code == 400 and bad.json()["field"] == "range"
+
+
+def test_page_stats_and_to_only_use_custom_dates(server):
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date().isoformat()
+    page = server.client.get(
+        f"{BASE}/page-stats?path=/blog/x&from={today}&to={today}", headers=auth()
+    )
+    assert page.status_code == 200 and page.json()["range"] == "custom"
+    only_to = server.client.get(f"{BASE}/stats?to={today}", headers=auth())
+    assert only_to.status_code == 400 and only_to.json()["field"] == "from"

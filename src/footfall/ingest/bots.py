@@ -1,6 +1,6 @@
 """Tell crawlers, scripts and automated browsers from people, by User-Agent alone.
 
-Dropped events are only counted (DESIGN.md section 3), so this runs on every hit and
+Dropped events are only counted (docs/privacy.md), so this runs on every hit and
 must be cheap and must not drop real visitors. Three sources, in order:
 
 1. a few automation markers of our own, plus the ``browser-automation`` entries of the

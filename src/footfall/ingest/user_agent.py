@@ -2,7 +2,7 @@
 
 Only the browser, the OS, their major versions and a device class are kept: enough to
 answer "what do my visitors use?" and too coarse to fingerprint anyone. The raw string is
-never stored (DESIGN.md section 3).
+never stored (docs/privacy.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The metrics of DESIGN.md section 4, as SQL that means the same on every backend.
+"""The metrics of docs/aggregation.md, as SQL that means the same on every backend.
 
 Everything starts from the visits of a period: each visit's events inside the period,
 grouped by session. Bounce rate, duration and the visit attributes come from that one

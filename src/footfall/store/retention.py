@@ -1,7 +1,7 @@
 """Retention: delete what footfall promised not to keep.
 
 Raw events go after ``retention_days``; salts, and the visit records keyed by them, after
-48 hours (DESIGN.md section 3). ``SaltRepository.ensure`` already drops expired salts, but
+48 hours (docs/privacy.md). ``SaltRepository.ensure`` already drops expired salts, but
 only when an event arrives: a quiet site would keep them for ever, so this runs on a timer
 (and from ``footfall purge``) regardless of traffic.
 

@@ -71,7 +71,8 @@ async def _realtime(api: AnalyticsAPI, _r: Request, _p: dict[str, Any]) -> Any:
 
 
 async def _page_stats(api: AnalyticsAPI, request: Request, p: dict[str, Any]) -> Any:
-    range = p["range"] if "range" in request.query_params else "all"
+    given = request.query_params.get("range")
+    range = given or ("custom" if p["from_date"] or p["to_date"] else "all")
     return await api.get_page_stats(
         request.query_params.get("path", ""),
         range,
@@ -179,7 +180,8 @@ def read_params(request: Request) -> dict[str, Any]:
     if not limit_text.isdigit():
         raise InvalidQuery("limit", "must be a whole number from 1 to 1000")
     params: dict[str, Any] = {
-        "range": query.get("range") or ("custom" if query.get("from") else "30d"),
+        "range": query.get("range")
+        or ("custom" if query.get("from") or query.get("to") else "30d"),
         "from_date": query.get("from") or None,
         "to_date": query.get("to") or None,
         "limit": int(limit_text),

@@ -1,0 +1,103 @@
+"""Server time to render the 30-day dashboard on 1,000,000 events.
+
+    .venv/bin/python bench/dashboard.py [--events 1000000] [--database URL] [--keep]
+
+Fills a database with realistic demo traffic over 30 days (page views are ~93% of events),
+then requests the dashboard page in-process through the ASGI app (every query, the
+template and the SVG charts; no network) and prints the median and best of several runs,
+per range. Target: under 300 ms for 30 days on SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sqlite3
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+from footfall import Analytics
+from footfall.demo import generate_demo
+from footfall.store.schema import custom_event, page_view
+
+TOKEN = "bench-token"
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+RANGES = ("today", "7d", "30d")
+RUNS = 5
+
+
+def count(analytics: Analytics) -> int:
+    with analytics.store.engine.connect() as conn:
+        return sum(
+            int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+            for t in (page_view, custom_event)
+        )
+
+
+async def render(analytics: Analytics, period: str) -> list[float]:
+    transport = httpx.ASGITransport(app=analytics.app)
+    times = []
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        headers = {"Cookie": f"footfall_admin={_cookie()}"}
+        for _ in range(RUNS + 1):  # the first run warms caches and is not counted
+            started = time.perf_counter()
+            response = await client.get(f"/pages/analytics?range={period}", headers=headers)
+            times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.text[:200]
+    return times[1:]
+
+
+def _cookie() -> str:
+    from footfall.dashboard import session
+
+    return session.issue(TOKEN)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--database", help="default: a SQLite file in a temp dir")
+    parser.add_argument("--keep", action="store_true", help="reuse/keep the data (SQLite)")
+    args = parser.parse_args()
+    path = Path(tempfile.gettempdir()) / f"footfall-bench-dashboard-{args.events}.db"
+    database = args.database or f"sqlite:///{path}"
+    if not args.keep and not args.database and path.exists():
+        path.unlink()
+    analytics = Analytics(database_url=database, admin_token=TOKEN, clock=lambda: NOW)
+    try:
+        if count(analytics) < args.events * 0.95:
+            started = time.perf_counter()
+            pageviews = int(args.events * 0.93)
+            generate_demo(analytics.store, pageviews=pageviews, days=30, now=NOW, seed=11)
+            print(f"generated in {time.perf_counter() - started:.0f} s")
+        total = count(analytics)
+        kind = analytics.store.engine.dialect.name
+        print(
+            f"machine: {os.cpu_count()} cores, {platform.machine()}, Python "
+            f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}; database: {kind}; "
+            f"{total:,} events over 30 days; {RUNS} runs per range (after one warm-up)"
+        )
+        print(f"{'range':<8}{'median ms':>11}{'best ms':>10}")
+        for period in RANGES:
+            times = asyncio.run(render(analytics, period))
+            print(f"{period:<8}{statistics.median(times):>11.0f}{min(times):>10.0f}")
+        target = statistics.median(asyncio.run(render(analytics, "30d")))
+        verdict = "met" if target < 300 else "missed"
+        print(f"target (30 days under 300 ms on SQLite): {verdict} ({target:.0f} ms)")
+    finally:
+        analytics.close()
+        if not args.keep and not args.database:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
