@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -68,11 +69,12 @@ def _postgres_available() -> str | None:
 _POSTGRES_PROBLEM: list[str | None] = []
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database of each supported kind."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'footfall.db'}"
+@contextmanager
+def empty_database(kind: str, directory: Path, name: str = "footfall.db") -> Iterator[str]:
+    """The URL of a new, empty database: a SQLite file in ``directory``, or a schema of its
+    own on the PostgreSQL server (dropped afterwards)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / name}"
         return
     if not _POSTGRES_PROBLEM:
         _POSTGRES_PROBLEM.append(_postgres_available())
@@ -96,6 +98,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of each supported kind."""
+    with empty_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from conftest import POSTGRES_URL, count_rows
+from conftest import count_rows, empty_database
 from footfall.cli import main
 from footfall.demo import generate_demo
 from footfall.export import (
@@ -110,19 +109,9 @@ def source(database_url: str) -> Iterator[Store]:
 @pytest.fixture
 def second_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     """Another empty database of the same kind as ``database_url``."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'second.db'}"
-        return
-    schema = f"footfall_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    with empty_database(kind, tmp_path, "second.db") as url:
+        yield url
 
 
 @pytest.fixture

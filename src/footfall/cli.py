@@ -87,6 +87,17 @@ def _server_options(func: Callable[..., None]) -> Callable[..., None]:
     return func
 
 
+def _database_option(func: Callable[..., None]) -> Callable[..., None]:
+    """``--database`` (``FOOTFALL_DATABASE``), the same for every command that opens one."""
+    return click.option(
+        "--database",
+        envvar="FOOTFALL_DATABASE",
+        default="sqlite:///footfall.db",
+        show_default=True,
+        help="Database URL (sqlite:///file.db or postgresql://...).",
+    )(func)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="footfall")
 def main() -> None:
@@ -94,13 +105,7 @@ def main() -> None:
 
 
 @main.command()
-@click.option(
-    "--database",
-    envvar="FOOTFALL_DATABASE",
-    default="sqlite:///footfall.db",
-    show_default=True,
-    help="Database URL (sqlite:///file.db or postgresql://...).",
-)
+@_database_option
 @_server_options
 def serve(database: str, **options: object) -> None:
     """Run the standalone footfall server."""
@@ -238,13 +243,7 @@ def _serve(
 
 
 @main.command()
-@click.option(
-    "--database",
-    envvar="FOOTFALL_DATABASE",
-    default="sqlite:///footfall.db",
-    show_default=True,
-    help="Database URL (sqlite:///file.db or postgresql://...).",
-)
+@_database_option
 @click.option(
     "--retention-days",
     envvar="FOOTFALL_RETENTION_DAYS",
@@ -281,17 +280,6 @@ def purge(database: str, retention_days: int) -> None:
         f"{summary.visits:,} expired visits and {summary.dropped_counts:,} old dropped-event "
         "counts."
     )
-
-
-def _database_option(func: Callable[..., None]) -> Callable[..., None]:
-    """``--database`` as ``serve`` spells it, for the export and import commands."""
-    return click.option(
-        "--database",
-        envvar="FOOTFALL_DATABASE",
-        default="sqlite:///footfall.db",
-        show_default=True,
-        help="Database URL (sqlite:///file.db or postgresql://...).",
-    )(func)
 
 
 def _export_range(

@@ -50,6 +50,9 @@ def _dimensions() -> list[Column]:
     ]
 
 
+DIMENSIONS: tuple[str, ...] = tuple(column.name for column in _dimensions())
+"""The columns every event table has after its own."""
+
 page_view = Table(
     "page_view",
     metadata,

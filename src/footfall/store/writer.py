@@ -23,7 +23,13 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from footfall.ingest.event import Event
 from footfall.store.batching import BatchThread
 from footfall.store.dialect import insert_for
-from footfall.store.schema import custom_event, dropped_event, page_view, visit_session
+from footfall.store.schema import (
+    DIMENSIONS,
+    custom_event,
+    dropped_event,
+    page_view,
+    visit_session,
+)
 
 log = logging.getLogger(__name__)
 
@@ -147,26 +153,8 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-_DIMENSIONS = (
-    "hostname",
-    "referrer",
-    "referrer_source",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "country",
-    "device",
-    "browser",
-    "browser_version",
-    "os",
-    "os_version",
-    "visitor_id",
-    "session_id",
-)
-_PAGEVIEW_COLUMNS = ("timestamp", "path", "properties", *_DIMENSIONS)
-_CUSTOM_COLUMNS = ("timestamp", "name", "path", "properties", "interactive", *_DIMENSIONS)
+_PAGEVIEW_COLUMNS = ("timestamp", "path", "properties", *DIMENSIONS)
+_CUSTOM_COLUMNS = ("timestamp", "name", "path", "properties", "interactive", *DIMENSIONS)
 
 
 class _FastInsert:
