@@ -12,6 +12,7 @@ import asyncio
 import hmac
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -154,6 +155,9 @@ async def _report(analytics: Analytics, params: dict[str, Any]) -> dict[str, Any
     results = dict(zip(calls, await asyncio.gather(*calls.values()), strict=True))
     results.setdefault("properties", [])
     series = results["series"]
+    stats = results["stats"]
+    zone = analytics.config.zone
+    start, end = (datetime.fromisoformat(t).astimezone(zone) for t in (stats.start, stats.end))
     return {
         **results,
         "filters": filters,
@@ -161,6 +165,9 @@ async def _report(analytics: Analytics, params: dict[str, Any]) -> dict[str, Any
         "chart_rows": charts.chart_table(series),
         "sparkline": charts.sparkline,
         "direct": DIRECT,
+        "first_day": start.date().isoformat(),
+        "last_day": (end - timedelta(microseconds=1)).date().isoformat(),
+        "timezone": analytics.config.timezone,
     }
 
 

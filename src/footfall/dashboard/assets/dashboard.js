@@ -14,10 +14,10 @@
   function show(event) {
     var target = event.target;
     if (!readout || !target.getAttribute || !target.getAttribute("data-bucket")) return;
-    readout.textContent = target.getAttribute("data-label") || (
-      target.getAttribute("data-bucket") + ": " +
+    var label = target.getAttribute("data-label") || target.getAttribute("data-bucket");
+    readout.textContent = label + ": " +
       Number(target.getAttribute("data-visitors")).toLocaleString("en-US") + " visitors, " +
-      Number(target.getAttribute("data-pageviews")).toLocaleString("en-US") + " page views");
+      Number(target.getAttribute("data-pageviews")).toLocaleString("en-US") + " page views";
   }
   document.addEventListener("mouseover", show);
   document.addEventListener("focusin", show);

@@ -1,0 +1,435 @@
+"""The dashboard in Chromium: its numbers are the JSON API's, its links drive the view
+through the URL (back and forward included), the realtime count moves on its own, visitor
+text stays text, nothing leaves the server, and it is usable by keyboard and on a phone.
+
+Every test has its own demo server, on a clock stopped when the server starts: the page
+and the API then read the very same periods, and no demo visitor leaves the five-minute
+realtime window while a test counts (the events the tests post are stamped at that
+instant, inside the window).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+import pytest
+from playwright.sync_api import Dialog, Locator, Page, expect
+
+from conftest import ManualClock, RunningServer  # tests/conftest.py
+from footfall.clock import system_clock
+
+ADMIN_TOKEN = "browser-test-token"
+BEARER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+METRICS = ("visitors", "visits", "pageviews", "bounce_rate", "visit_duration", "views_per_visit")
+RANGE_LABELS = ("Today", "24 hours", "7 days", "30 days", "This month", "12 months", "All time")
+SCRIPT = "<script>window.__pwned=1</script>"
+IMG = '<img src=x onerror="window.__pwned=2">'
+PHONE_WIDTH = 360
+
+Login = Callable[[Page, RunningServer], None]
+
+
+@pytest.fixture
+def server(make_demo_server: Callable[..., RunningServer]) -> RunningServer:
+    """The demo server (5,000 page views over the 30 days up to now) with its clock stopped."""
+    return make_demo_server(clock=ManualClock(system_clock()))
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def api(server: RunningServer, endpoint: str, **params: str) -> Any:
+    """``GET {api_base_path}/analytics/{endpoint}`` as the admin, decoded."""
+    base = server.analytics.config.api_base_path
+    response = server.client.get(f"{base}/analytics/{endpoint}", params=params, headers=BEARER)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def api_rows(server: RunningServer, endpoint: str, name: str, **params: str) -> list[Any]:
+    """``[(name, visitors), ...]`` of a list endpoint, at the dashboard's 10 rows."""
+    results = api(server, endpoint, limit="10", **params)["results"]
+    return [(row[name], row["visitors"]) for row in results]
+
+
+def dashboard(server: RunningServer, **params: str) -> str:
+    base = f"{server.url}{server.analytics.config.site_base_path}/analytics"
+    return f"{base}?{urlencode(params)}" if params else base
+
+
+def query(url: str) -> dict[str, str]:
+    """The query string of a URL, one value per name."""
+    return {name: values[-1] for name, values in parse_qs(urlsplit(url).query).items()}
+
+
+def shown_metrics(page: Page) -> dict[str, Any]:
+    """Every top stat's ``data-value``, by metric (as the JSON number it spells)."""
+    pairs = page.locator(".ff-value[data-metric]").evaluate_all(
+        "tiles => tiles.map(t => [t.dataset.metric, t.dataset.value])"
+    )
+    return {metric: json.loads(value) for metric, value in pairs}
+
+
+def shown_rows(page: Page, name: str) -> list[Any]:
+    """``[(name, visitors), ...]`` of a list table, top to bottom, as the page shows them."""
+    rows = page.locator(f"table[data-list={name}] tbody tr").evaluate_all(
+        """rows => rows.map(row => [
+            row.querySelector("th[scope=row] a").textContent,
+            Number(row.querySelector("td[data-visitors]").dataset.visitors),
+        ])"""
+    )
+    return [tuple(row) for row in rows]
+
+
+def visitors_tile(page: Page) -> Locator:
+    return page.locator(".ff-value[data-metric=visitors]")
+
+
+def range_link(page: Page, label: str) -> Locator:
+    return page.get_by_role("navigation", name="Period").get_by_role("link", name=label, exact=True)
+
+
+def assert_page_matches_api(page: Page, server: RunningServer, range: str) -> None:
+    stats = api(server, "stats", range=range)
+    assert stats["range"] == range
+    assert shown_metrics(page) == {metric: stats[metric]["value"] for metric in METRICS}
+    pages = api_rows(server, "top-pages", "path", range=range)
+    referrers = api_rows(server, "top-referrers", "source", range=range)
+    assert len(pages) == 10 and len(referrers) == 10, "the demo should fill both lists"
+    assert shown_rows(page, "top-pages") == pages
+    assert shown_rows(page, "top-referrers") == referrers
+
+
+def last_full_days(server: RunningServer, days: int) -> dict[str, str]:
+    """``from``/``to`` of the ``days`` whole days before today: the demo covers them and
+    as many days before, so the comparison with the previous period is a real one."""
+    today = server.analytics.config.clock().date()
+    return {"from": str(today - timedelta(days=days)), "to": str(today - timedelta(days=1))}
+
+
+def add_live_visitors(server: RunningServer, count: int) -> None:
+    """Visitors on the site right now (today, so outside a view of past days)."""
+    for n in range(count):
+        response = server.event({"url": "https://demo.footfall.dev/"}, ip=f"203.0.113.{n + 1}")
+        assert response.status_code == 202 and "x-footfall-dropped" not in response.headers
+
+
+def as_browsers_encode(text: str) -> str:
+    """``text`` in a URL's path or query as Chromium puts it there (``<``, ``>``, ``"`` and
+    spaces percent-encoded, ``/`` and ``=`` left alone)."""
+    return quote(text, safe="/=")
+
+
+def realtime_count(page: Page) -> int:
+    text = page.locator("#ff-realtime").text_content() or ""
+    return int(text.replace(",", ""))
+
+
+def wait_for_stream(page: Page, server: RunningServer) -> int:
+    """Make the realtime count move with a new visitor, and wait until the page shows it:
+    proof the stream is connected and delivering. Returns the new count."""
+    before = realtime_count(page)
+    response = server.event({"url": "https://demo.footfall.dev/live"}, ip="203.0.113.50")
+    assert response.status_code == 202 and "x-footfall-dropped" not in response.headers
+    expect(page.locator("#ff-realtime")).to_have_text(f"{before + 1:,}", timeout=10_000)
+    return before + 1
+
+
+# -- the numbers ----------------------------------------------------------------------------
+
+
+def test_the_numbers_on_the_page_are_the_json_apis(
+    page: Page, server: RunningServer, login: Login
+) -> None:
+    login(page, server)
+    expect(range_link(page, "30 days")).to_have_attribute("aria-current", "page")
+    assert_page_matches_api(page, server, "30d")
+
+    range_link(page, "7 days").click()
+    page.wait_for_url(lambda url: query(url).get("range") == "7d")
+    expect(range_link(page, "7 days")).to_have_attribute("aria-current", "page")
+    assert_page_matches_api(page, server, "7d")
+
+
+def test_range_and_page_links_change_the_url_and_the_numbers_with_history(
+    page: Page, server: RunningServer, login: Login
+) -> None:
+    login(page, server)
+    month = api(server, "stats", range="30d")["visitors"]["value"]
+    week = api(server, "stats", range="7d")["visitors"]["value"]
+    assert week != month, "the demo should have fewer visitors in 7 days than in 30"
+    expect(visitors_tile(page)).to_have_attribute("data-value", str(month))
+
+    range_link(page, "7 days").click()
+    page.wait_for_url(lambda url: query(url) == {"range": "7d"})
+    expect(visitors_tile(page)).to_have_attribute("data-value", str(week))
+    expect(visitors_tile(page)).to_have_text(f"{week:,}")
+
+    # The first page whose visitors are not everyone's, so the filter visibly narrows.
+    path, _ = next(row for row in shown_rows(page, "top-pages") if row[1] != week)
+    filtered = api(server, "stats", range="7d", page=path)["visitors"]["value"]
+    assert filtered != week
+    page.locator("table[data-list=top-pages] th[scope=row] a").get_by_text(path, exact=True).click()
+    page.wait_for_url(lambda url: query(url) == {"range": "7d", "page": path})
+    chips = page.get_by_role("region", name="Filters")
+    expect(chips.get_by_role("listitem")).to_have_count(1)
+    expect(chips.get_by_role("listitem")).to_contain_text(f"page {path}")
+    expect(chips.get_by_role("link", name="Remove the page filter")).to_be_visible()
+    expect(visitors_tile(page)).to_have_attribute("data-value", str(filtered))
+    expect(range_link(page, "7 days")).to_have_attribute("aria-current", "page")
+
+    page.go_back()
+    page.wait_for_url(lambda url: query(url) == {"range": "7d"})
+    expect(visitors_tile(page)).to_have_attribute("data-value", str(week))
+    expect(page.get_by_role("region", name="Filters")).to_have_count(0)
+
+    page.go_forward()
+    page.wait_for_url(lambda url: query(url) == {"range": "7d", "page": path})
+    expect(visitors_tile(page)).to_have_attribute("data-value", str(filtered))
+    expect(page.get_by_role("region", name="Filters")).to_contain_text(path)
+
+
+# -- realtime -------------------------------------------------------------------------------
+
+
+def test_a_new_visitor_raises_the_realtime_count_within_seconds(
+    page: Page, server: RunningServer, login: Login
+) -> None:
+    login(page, server)
+    shown = realtime_count(page)
+    assert shown == api(server, "realtime")["visitors"]
+
+    response = server.event({"url": "https://demo.footfall.dev/live"}, ip="203.0.113.50")
+
+    assert response.status_code == 202 and "x-footfall-dropped" not in response.headers
+    expect(page.locator("#ff-realtime")).to_have_text(f"{shown + 1:,}", timeout=10_000)
+    assert api(server, "realtime")["visitors"] == shown + 1
+
+
+# -- untrusted text -------------------------------------------------------------------------
+
+
+def test_visitor_sent_markup_is_shown_as_text_and_runs_nothing(
+    page: Page,
+    server: RunningServer,
+    login: Login,
+    page_log: Callable[[Page], Any],
+) -> None:
+    # As a browser sends them: the path percent-encoded as in location.href (and so stored
+    # and shown: the top pages list shows %3Cscript%3E), the query too, whose utm_source
+    # comes out decoded as the referrer source; the referrer as document.referrer.
+    path = f"/{as_browsers_encode(SCRIPT)}{as_browsers_encode(IMG)}"
+    source = f"{SCRIPT}{IMG}"
+    url = f"https://demo.footfall.dev{path}?utm_source={as_browsers_encode(source)}"
+    referrer = f"https://evil.example/{as_browsers_encode(SCRIPT)}"
+    ip = "198.51.100.66"
+    sent = [
+        server.event({"url": url, "referrer": referrer}, ip=ip),
+        server.event({"name": SCRIPT, "url": url, "props": {SCRIPT: IMG}}, ip=ip),
+        server.event({"name": IMG, "url": url, "props": {IMG: SCRIPT}}, ip=ip),
+    ]
+    assert all(r.status_code == 202 and "x-footfall-dropped" not in r.headers for r in sent)
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+
+    login(page, server)  # the default view: 30 days, no filter
+    events = page.locator("table[data-list=top-events]")
+    expect(events.get_by_role("link", name=SCRIPT, exact=True)).to_be_visible()
+    expect(events.get_by_role("link", name=IMG, exact=True)).to_be_visible()
+    assert_nothing_ran(page, dialogs)
+
+    # The view of the one visit that sent the event: its page, its source, the event's
+    # properties, and the filter chip all carry the markup.
+    page.goto(dashboard(server, event=SCRIPT))
+    pages = page.locator("table[data-list=top-pages]")
+    expect(pages.locator("th[scope=row] a")).to_have_text([path])
+    referrers = page.locator("table[data-list=top-referrers]")
+    expect(referrers.locator("th[scope=row] a")).to_have_text([source])
+    expect(page.locator("table[data-list=top-events] th[scope=row] a")).to_have_text([SCRIPT])
+    properties = page.locator("table[data-list=event-properties] tbody tr")
+    expect(properties).to_have_count(1)
+    expect(properties.locator("th")).to_have_text(SCRIPT)
+    expect(properties.locator("td").first).to_have_text(IMG)
+    expect(page.get_by_role("heading", name=f"Properties of {SCRIPT}")).to_be_visible()
+    expect(page.get_by_role("region", name="Filters")).to_contain_text(SCRIPT)
+    expect(page.get_by_text("<script>", exact=False).first).to_be_visible()
+    assert page.get_by_text("<script>", exact=False).count() > 0
+    assert_nothing_ran(page, dialogs)
+
+    # A click on the markup's own link filters by it, as text again.
+    referrers.get_by_role("link", name=source, exact=True).click()
+    page.wait_for_url(lambda url: query(url).get("source") == source)
+    expect(page.get_by_role("region", name="Filters")).to_contain_text(source)
+    assert_nothing_ran(page, dialogs)
+    page_log(page).assert_clean()  # a blocked inline script would be a console error
+
+
+def assert_nothing_ran(page: Page, dialogs: list[str]) -> None:
+    assert page.evaluate("window.__pwned") is None
+    assert dialogs == []
+    # Nothing of the markup became an element (the CSP would stop it running; the
+    # escaping must keep it from existing at all).
+    scripts = page.locator("script").evaluate_all("s => s.map(e => e.getAttribute('src'))")
+    assert len(scripts) == 1 and scripts[0].endswith("/assets/dashboard.js"), scripts
+    assert page.locator("img").count() == 0
+    assert page.locator("[onerror]").count() == 0
+
+
+# -- what the page loads ----------------------------------------------------------------------
+
+
+def test_the_dashboard_talks_only_to_its_server_and_logs_no_error(
+    page: Page, server: RunningServer, login: Login, page_log: Callable[[Page], Any]
+) -> None:
+    login(page, server)
+    wait_for_stream(page, server)
+    page.locator("rect.ff-hit").last.hover()  # the chart read-out, the script's other part
+    expect(page.locator("#ff-readout")).not_to_be_empty()
+
+    log = page_log(page)
+    log.assert_clean()
+    paths = {urlsplit(url).path for url in log.requests}
+    base = f"{server.analytics.config.site_base_path}/analytics"
+    assert {f"{base}/assets/dashboard.css", f"{base}/assets/dashboard.js"} <= paths
+    assert f"{base}/realtime" in paths
+
+
+def test_the_chart_read_out_gives_the_counts_of_the_point_under_the_pointer(
+    page: Page, server: RunningServer, login: Login
+) -> None:
+    login(page, server)
+    point = page.locator("rect.ff-hit").last
+    tooltip = point.locator("title").text_content()
+    assert tooltip and "visitor" in tooltip and "page view" in tooltip
+
+    point.hover()
+
+    expect(page.locator("#ff-readout")).to_have_text(tooltip, timeout=2_000)
+
+
+# -- screenshots and the phone ------------------------------------------------------------------
+# The demo has 30 days of traffic, so the default 30-day view compares with a previous
+# period holding only its first half-day (+3000%); the docs show the last 14 whole days,
+# whose previous 14 days the demo covers too (and the Hacker News day is in the view).
+
+
+def test_desktop_screenshot(
+    page: Page,
+    server: RunningServer,
+    login: Login,
+    screenshot: Callable[..., Path],
+) -> None:
+    add_live_visitors(server, 3)
+    login(page, server)
+    page.goto(dashboard(server, **last_full_days(server, 14)))
+    expect(page.locator("table[data-list=top-pages] tbody tr")).to_have_count(10)
+    expect(page.locator(".ff-change").first).to_contain_text("%")  # compared, not "no data"
+    path = screenshot(page, "dashboard-desktop.png", full_page=True)
+    assert path.stat().st_size > 10_000
+
+
+def test_phone_screenshot_and_no_sideways_scrolling(
+    phone_page: Page,
+    server: RunningServer,
+    login: Login,
+    screenshot: Callable[..., Path],
+    page_log: Callable[[Page], Any],
+) -> None:
+    page = phone_page
+    add_live_visitors(server, 3)
+    login(page, server)
+    assert_no_sideways_scrolling(page)
+    page.goto(dashboard(server, **last_full_days(server, 14)))
+    expect(visitors_tile(page)).to_be_visible()
+    assert_no_sideways_scrolling(page)
+    path = screenshot(page, "dashboard-phone.png")
+    assert path.stat().st_size > 10_000
+    page_log(page).assert_clean()
+
+
+def assert_no_sideways_scrolling(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE_WIDTH, f"{page.url} scrolls sideways on a phone: {width}px wide"
+
+
+# -- keyboard -----------------------------------------------------------------------------------
+
+
+def focused(page: Page) -> dict[str, str]:
+    return page.evaluate(
+        """() => {
+            const e = document.activeElement;
+            return {tag: e.tagName.toLowerCase(), text: (e.textContent || "").trim(),
+                    href: e.getAttribute("href") || "", cls: e.getAttribute("class") || ""};
+        }"""
+    )
+
+
+def test_tab_goes_skip_link_ranges_controls_chart_then_lists(
+    page: Page, server: RunningServer, login: Login
+) -> None:
+    login(page, server)
+    first_page = page.locator("table[data-list=top-pages] th[scope=row] a").first
+    first_page_href = first_page.get_attribute("href")
+    buckets = page.locator("rect.ff-hit").count()
+
+    reached: list[dict[str, str]] = []
+    for _ in range(100):
+        page.keyboard.press("Tab")
+        reached.append(focused(page))
+        if reached[-1]["href"] == first_page_href:
+            break
+    else:
+        pytest.fail(f"100 Tabs did not reach the first top page: {reached[-5:]}")
+
+    assert reached[0]["cls"] == "ff-skip" and reached[0]["href"] == "#ff-stats"
+    expect(first_page).to_be_focused()
+    expect(page.locator(".ff-skip")).not_to_be_in_viewport()  # off-screen again once left
+    stops = [r["text"] for r in reached if r["tag"] in ("a", "button", "summary")]
+    assert stops == [
+        "Skip to the numbers",
+        *RANGE_LABELS,
+        "Show",
+        "Export CSV",
+        "Show the numbers as a table",
+        first_page.text_content(),
+    ]
+    tags = [r["tag"] for r in reached]
+    # The custom dates, then one stop per chart point (each reads out its numbers).
+    assert "input" in tags[1 + len(RANGE_LABELS) : tags.index("button")]
+    assert tags.count("rect") == buckets
+    assert all(tag == "rect" for tag in tags[tags.index("rect") : tags.index("summary")])
+
+
+def test_the_skip_link_shows_when_focused(page: Page, server: RunningServer, login: Login) -> None:
+    login(page, server)
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to the numbers")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+
+
+def test_the_skip_link_skips_the_controls(page: Page, server: RunningServer, login: Login) -> None:
+    login(page, server)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**#ff-stats")
+
+    page.keyboard.press("Tab")
+
+    assert focused(page)["text"] not in (*RANGE_LABELS, "Show", "Export CSV")
+    after_stats = page.evaluate(
+        """() => Boolean(document.querySelector(".ff-stats")
+            .compareDocumentPosition(document.activeElement) & Node.DOCUMENT_POSITION_FOLLOWING)"""
+    )
+    assert after_stats, f"Tab after the skip link went to {focused(page)}"
