@@ -41,3 +41,16 @@ def test_export_import_reproduces_the_dashboard(make_analytics, database_url, tm
     original, restored = report(source), report(copy)
     assert original["stats"]["visitors"]["value"] > 500
     assert restored == original
+
+
+def test_overview_equals_its_parts_on_realistic_data(make_analytics, database_url):
+    analytics = make_analytics(database_url, clock=ManualClock(NOW), timezone="Asia/Kolkata")
+    generate_demo(analytics.store, pageviews=3000, days=10, now=NOW, seed=5)
+    api = analytics.api
+    for filters in ({}, {"country": "DE"}, {"page": "/pricing"}, {"event": "Signup"}):
+        overview = api.get_overview_sync(10, "7d", **filters)
+        assert overview.stats == api.get_dashboard_stats_sync("7d", **filters)
+        assert overview.referrers == api.get_top_referrers_sync(10, "7d", **filters)
+        assert overview.browsers == api.get_top_browsers_sync(10, "7d", **filters)
+        assert overview.os == api.get_top_os_sync(10, "7d", **filters)
+    assert overview.stats.visits.value > 0

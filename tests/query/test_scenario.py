@@ -204,3 +204,16 @@ def test_previous_period_and_change_are_of_equal_length(scenario):
     start, end = (datetime.fromisoformat(t) for t in (stats.start, stats.end))
     assert end - start == timedelta(days=2)
     assert start == datetime(2026, 11, 18, 5, 0, tzinfo=ZoneInfo("UTC"))
+
+
+def test_the_overview_equals_its_parts(scenario):
+    """One pass or one query per list: the same numbers, filtered or not."""
+    api = scenario.api
+    for filters in ({}, {"page": "/pricing"}, {"source": "Direct / None"}, {"device": "desktop"}):
+        overview = api.get_overview_sync(5, "custom", **RANGE, **filters)
+        assert overview.stats == api.get_dashboard_stats_sync(**RANGE, **filters)
+        assert overview.referrers == api.get_top_referrers_sync(5, "custom", **RANGE, **filters)
+        assert overview.countries == api.get_top_countries_sync(5, "custom", **RANGE, **filters)
+        assert overview.devices == api.get_top_devices_sync(5, "custom", **RANGE, **filters)
+        assert overview.browsers == api.get_top_browsers_sync(5, "custom", **RANGE, **filters)
+        assert overview.os == api.get_top_os_sync(5, "custom", **RANGE, **filters)

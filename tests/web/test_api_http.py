@@ -25,6 +25,7 @@ def auth(token: str = TOKEN) -> dict[str, str]:
 
 ENDPOINTS = [
     "stats",
+    "overview",
     "timeseries",
     "top-pages",
     "top-referrers",

@@ -137,15 +137,10 @@ async def _report(analytics: Analytics, params: dict[str, Any]) -> dict[str, Any
     filters = Filters(**{k: v for k, v in params.items() if k in Filters.__dataclass_fields__})
     options = {k: v for k, v in params.items() if k in ("from_date", "to_date")}
     calls = {
-        "stats": api.get_dashboard_stats(range, **params),
+        "overview": api.get_overview(limit, range, **params),
         "series": api.get_timeseries(range, **params),
         "pages": api.get_top_pages(limit, range, **params),
-        "referrers": api.get_top_referrers(limit, range, **params),
         "events": api.get_top_events(limit, range, **params),
-        "countries": api.get_top_countries(limit, range, **params),
-        "devices": api.get_top_devices(limit, range, **params),
-        "browsers": api.get_top_browsers(limit, range, **params),
-        "systems": api.get_top_os(limit, range, **params),
         "realtime": api.get_realtime_visitors(),
     }
     if filters.event is not None:
@@ -154,6 +149,15 @@ async def _report(analytics: Analytics, params: dict[str, Any]) -> dict[str, Any
         )
     results = dict(zip(calls, await asyncio.gather(*calls.values()), strict=True))
     results.setdefault("properties", [])
+    overview = results.pop("overview")
+    results.update(
+        stats=overview.stats,
+        referrers=overview.referrers,
+        countries=overview.countries,
+        devices=overview.devices,
+        browsers=overview.browsers,
+        systems=overview.os,
+    )
     series = results["series"]
     stats = results["stats"]
     zone = analytics.config.zone

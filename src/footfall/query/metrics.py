@@ -36,6 +36,7 @@ from footfall.query.results import (
     DashboardStats,
     EventProperty,
     Metric,
+    Overview,
     PageStats,
     Realtime,
     Timeseries,
@@ -86,6 +87,50 @@ class Queries:
     def dashboard_stats(self, period: Period, filters: Filters) -> DashboardStats:
         current = self._totals(period, filters)
         previous = self._totals(period.previous(), filters)
+        return self._stats(period, current, previous)
+
+    def overview(self, period: Period, filters: Filters, limit: int = 10) -> Overview:
+        """The top stats and the referrer, country, device, browser and OS lists from ONE
+        grouping of the period's events into visits (a CTE the database materialises once),
+        instead of one grouping per list: the same numbers, several times faster."""
+        visits = self._visits_select(period, filters).cte("visits")
+        totals = self._totals_select(visits).subquery()
+        parts: list[Any] = [
+            select(literal("totals").label("kind"), null().label("value"), *totals.c)
+        ]
+        for attribute in ("source", *BREAKDOWNS):
+            group = self._group_select(visits, attribute, limit).subquery()
+            parts.append(
+                select(
+                    literal(attribute),
+                    group.c.value,
+                    group.c.visitors,
+                    group.c.visits,
+                    null(),
+                    null(),
+                    null(),
+                )
+            )
+        lists: dict[str, list[tuple[str, int, int]]] = {a: [] for a in ("source", *BREAKDOWNS)}
+        with self.engine.connect() as conn:
+            for kind, value, *numbers in conn.execute(union_all(*parts)):
+                if kind == "totals":
+                    current = _totals_row(*numbers)
+                else:
+                    lists[kind].append((str(value), int(numbers[0]), int(numbers[1])))
+        previous = self._totals(period.previous(), filters)
+        return Overview(
+            stats=self._stats(period, current, previous),
+            referrers=[TopReferrer(*row) for row in lists["source"]],
+            countries=[Breakdown(*row) for row in lists["country"]],
+            devices=[Breakdown(*row) for row in lists["device"]],
+            browsers=[Breakdown(*row) for row in lists["browser"]],
+            os=[Breakdown(*row) for row in lists["os"]],
+        )
+
+    def _stats(
+        self, period: Period, current: dict[str, float], previous: dict[str, float]
+    ) -> DashboardStats:
         return DashboardStats(
             range=period.range,
             start=period.start.isoformat(),
@@ -101,27 +146,20 @@ class Queries:
         )
 
     def _totals(self, period: Period, filters: Filters) -> dict[str, float]:
-        visits = self._visits(period, filters)
+        query = self._totals_select(self._visits(period, filters))
+        with self.engine.connect() as conn:
+            return _totals_row(*conn.execute(query).one())
+
+    def _totals_select(self, visits: Any) -> Select[Any]:
         duration = seconds_between(self.dialect, visits.c.first_seen, visits.c.last_seen)
         bounced = case((and_(visits.c.pageviews == 1, visits.c.interactions == 0), 1), else_=0)
-        query = select(
-            func.count(distinct(visits.c.visitor_id)),
-            func.count(),
-            func.coalesce(func.sum(visits.c.counted_pageviews), 0),
-            func.coalesce(func.sum(bounced), 0),
-            func.coalesce(func.avg(duration), 0),
+        return select(
+            func.count(distinct(visits.c.visitor_id)).label("visitors"),
+            func.count().label("visits"),
+            func.coalesce(func.sum(visits.c.counted_pageviews), 0).label("pageviews"),
+            func.coalesce(func.sum(bounced), 0).label("bounces"),
+            func.coalesce(func.avg(duration), 0).label("duration"),
         )
-        with self.engine.connect() as conn:
-            visitors, count, pageviews, bounces, mean_duration = conn.execute(query).one()
-        count, pageviews = int(count), int(pageviews)
-        return {
-            "visitors": int(visitors),
-            "visits": count,
-            "pageviews": pageviews,
-            "bounce_rate": round(100.0 * int(bounces) / count, 1) if count else 0.0,
-            "visit_duration": round(float(mean_duration), 1),
-            "views_per_visit": round(pageviews / count, 2) if count else 0.0,
-        }
 
     # -- over time --------------------------------------------------------------------------
 
@@ -205,18 +243,20 @@ class Queries:
     def _group_visits(
         self, period: Period, filters: Filters, attribute: str, limit: int
     ) -> list[tuple[str, int, int]]:
-        visits = self._visits(period, filters)
+        query = self._group_select(self._visits(period, filters), attribute, limit)
+        with self.engine.connect() as conn:
+            return [(str(v), int(a), int(b)) for v, a, b in conn.execute(query)]
+
+    def _group_select(self, visits: Any, attribute: str, limit: int) -> Select[Any]:
         empty = DIRECT if attribute == "source" else UNKNOWN
         value = func.coalesce(visits.c[attribute], empty).label("value")
         visitors = func.count(distinct(visits.c.visitor_id))
-        query = (
-            select(value, visitors, func.count())
+        return (
+            select(value, visitors.label("visitors"), func.count().label("visits"))
             .group_by(value)
             .order_by(visitors.desc(), func.count().desc(), value)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
-            return [(str(v), int(a), int(b)) for v, a, b in conn.execute(query)]
 
     def top_events(self, period: Period, filters: Filters, limit: int = 10) -> list[TopEvent]:
         rows = self._table_rows(custom_event, period, filters)
@@ -317,6 +357,9 @@ class Queries:
         return query
 
     def _visits(self, period: Period, filters: Filters) -> Subquery:
+        return self._visits_select(period, filters).subquery("visits")
+
+    def _visits_select(self, period: Period, filters: Filters) -> Select[Any]:
         """One row per visit with an event in the period: its visitor, first and last event,
         page views, interactive events and attributes; filtered by ``filters``."""
         columns = (
@@ -378,7 +421,21 @@ class Queries:
             conditions.append(column.is_(None) if value == empty else column == value)
         if conditions:
             query = query.having(and_(*conditions))
-        return query.subquery("visits")
+        return query
+
+
+def _totals_row(
+    visitors: Any, count: Any, pageviews: Any, bounces: Any, mean_duration: Any
+) -> dict[str, float]:
+    count, pageviews = int(count), int(pageviews)
+    return {
+        "visitors": int(visitors),
+        "visits": count,
+        "pageviews": pageviews,
+        "bounce_rate": round(100.0 * int(bounces) / count, 1) if count else 0.0,
+        "visit_duration": round(float(mean_duration), 1),
+        "views_per_visit": round(pageviews / count, 2) if count else 0.0,
+    }
 
 
 def _in_period(table: Any, period: Period) -> list[Any]:

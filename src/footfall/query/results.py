@@ -101,6 +101,18 @@ class Breakdown(_Json):
 
 
 @dataclass(frozen=True, slots=True)
+class Overview(_Json):
+    """The top stats and the visit lists of a dashboard, computed together (one pass)."""
+
+    stats: DashboardStats
+    referrers: list[TopReferrer]
+    countries: list[Breakdown]
+    devices: list[Breakdown]
+    browsers: list[Breakdown]
+    os: list[Breakdown]
+
+
+@dataclass(frozen=True, slots=True)
 class Realtime(_Json):
     visitors: int
     """Distinct visitors with any event in the last five minutes."""

@@ -90,6 +90,13 @@ ENDPOINTS = (
         _stats,
     ),
     Endpoint(
+        "overview",
+        "Top stats with referrers, countries, devices, browsers and OS, in one pass",
+        results.Overview,
+        False,
+        _list("get_overview"),
+    ),
+    Endpoint(
         "timeseries",
         "Visitors, visits and page views over time",
         results.Timeseries,
