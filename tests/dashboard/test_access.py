@@ -78,3 +78,14 @@ def test_visitor_sent_markup_is_rendered_as_text(server):
     with_props = server.client.get(DASHBOARD, params={"event": evil})
     assert with_props.status_code == 200 and "Properties of" in with_props.text
     assert "<img src=x" not in with_props.text and "<script>alert" not in with_props.text
+
+
+def test_paths_read_decoded_and_link_encoded(serve, make_analytics, sqlite_url):
+    running = serve(make_analytics(sqlite_url, admin_token=TOKEN))
+    running.event({"url": "https://example.com/caf%C3%A9/men%C3%BC"})
+    with httpx.Client(base_url=running.url, follow_redirects=True) as browser:
+        page = browser.get(f"{DASHBOARD}?token={TOKEN}").text
+        assert ">/café/menü</a>" in page
+        assert "page=%2Fcaf%25C3%25A9%2Fmen%25C3%25BC" in page  # the filter keeps the stored path
+        chip = browser.get(f"{DASHBOARD}?page=%2Fcaf%25C3%25A9%2Fmen%25C3%25BC").text
+        assert '<span class="ff-muted">page</span> /café/menü' in chip

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -82,6 +82,8 @@ def _duration(seconds: float) -> str:
 
 
 _templates.filters["duration"] = _duration
+# Paths are stored percent-encoded (one spelling per page); people read them decoded.
+_templates.filters["readable"] = lambda path: unquote(path, errors="replace")
 
 
 def dashboard_routes(analytics: Analytics) -> list[Route | Mount]:
