@@ -19,6 +19,7 @@ from footfall.dashboard.views import dashboard_routes
 from footfall.web.api import api_routes, export_route
 from footfall.web.badge_route import badge_route
 from footfall.web.ingest import IngestEndpoint
+from footfall.web.tracker_route import tracker_routes
 
 if TYPE_CHECKING:
     from footfall.analytics import Analytics
@@ -55,6 +56,7 @@ def build_app(analytics: Analytics, *, standalone: bool = False) -> Starlette:
         Route(f"{base}/health", health, methods=["GET"]),
         *api_routes(analytics, base),
         badge_route(analytics, base),
+        *tracker_routes(analytics, base),
         export_route(analytics, base),
         *dashboard_routes(analytics),
     ]
