@@ -2,9 +2,11 @@
 
 The public surface::
 
-    from footfall import Analytics, Config, DropEvent, Event, IngestContext
+    from footfall import Analytics, Config, DropEvent, Event, IngestContext, PageViewMiddleware
 
     analytics = Analytics(database_url="sqlite:///footfall.db")
+    app.add_middleware(PageViewMiddleware, analytics=analytics)  # or analytics.middleware(app)
+    app.wsgi_app = analytics.wsgi(app.wsgi_app)                  # WSGI: routes and page views
 """
 
 from footfall._version import __version__
@@ -14,6 +16,7 @@ from footfall.ingest.event import DropEvent, Dropped, DropReason, Event
 from footfall.ingest.pipeline import IngestContext
 from footfall.ingest.validate import InvalidEvent
 from footfall.store import StoreUnavailable
+from footfall.web.middleware import PageViewMiddleware
 
 __all__ = [
     "Analytics",
@@ -24,6 +27,7 @@ __all__ = [
     "Event",
     "IngestContext",
     "InvalidEvent",
+    "PageViewMiddleware",
     "StoreUnavailable",
     "__version__",
 ]

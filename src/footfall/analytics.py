@@ -17,6 +17,7 @@ from footfall.ingest.event import PAGEVIEW, Event
 from footfall.ingest.pipeline import Draft, IngestContext, Pipeline
 from footfall.store import Store, StoreUnavailable
 from footfall.store.retention import PurgeSummary, purge
+from footfall.web.middleware import PageViewMiddleware, PendingWrites
 from footfall.web.requests import describe_request
 
 log = logging.getLogger(__name__)
@@ -28,11 +29,14 @@ PURGE_INTERVAL = 3600.0
 class Analytics:
     """footfall for one application (one site).
 
-    Create it once with the options of :class:`~footfall.config.Config`; the database is
-    opened (and migrated) on first use or by :meth:`open`, and :meth:`close` writes what is
-    queued before the process ends::
+    Create it once with the options of ``Config`` (as keywords, or a ``Config``); the
+    database is opened (and migrated) on first use or by ``open()``, and ``close()`` writes
+    what is queued before the process ends:
 
         analytics = Analytics(database_url="sqlite:///footfall.db", retention_days=90)
+
+    ``async with analytics:`` opens it, purges expired data at once and then hourly while
+    the block runs, and closes it on the way out: put it in your application's lifespan.
     """
 
     # The background purge of ``async with``: its task, a flag that ends a running purge
@@ -43,11 +47,13 @@ class Analytics:
 
     def __init__(self, config: Config | None = None, **options: Any) -> None:
         self.config = config if config is not None else Config(**options)
+        """The options, checked: a frozen ``Config``."""
         self._store: Store | None = None
         self._pipeline: Pipeline | None = None
         self._open_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._app: Any = None
+        self._pending = PendingWrites()  # page views recorded after their response
         self.api = AnalyticsAPI(self)
         """The aggregation API: ``await analytics.api.get_dashboard_stats(range="30d")``."""
 
@@ -70,6 +76,7 @@ class Analytics:
 
     def close(self) -> None:
         """Write every queued event and dropped-event count, then release the database."""
+        self._pending.wait()
         with self._open_lock:
             if self._pipeline is not None:
                 self._pipeline.close()
@@ -86,6 +93,7 @@ class Analytics:
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
+        await self._pending.drain()
         await self._stop_purging()
         await asyncio.to_thread(self.close)
 
@@ -165,6 +173,18 @@ class Analytics:
             self._app = build_app(self)
         return self._app
 
+    def middleware(self, app: Any, *, inject_script: bool = False) -> PageViewMiddleware:
+        """Wrap an ASGI app so that each HTML page it serves is counted (see
+        ``footfall.PageViewMiddleware``); ``inject_script`` adds the tracker tag."""
+        return PageViewMiddleware(app, self, inject_script=inject_script)
+
+    def wsgi(self, app: Any, *, inject_script: bool = False) -> Any:
+        """Wrap a WSGI app (Flask, Bottle, ...): footfall's routes served at their paths, and
+        each HTML page the app serves counted (see ``footfall.web.wsgi``)."""
+        from footfall.web.wsgi import WSGIMiddleware
+
+        return WSGIMiddleware(app, self, inject_script=inject_script)
+
     # -- ingestion -------------------------------------------------------------------------
 
     async def ingest(
@@ -224,7 +244,12 @@ class Analytics:
         props: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> Event:
-        """:meth:`track` for synchronous code (WSGI views, scripts, templates)."""
+        """``track()`` for synchronous code (WSGI views, scripts, templates).
+
+        Takes the same arguments and blocks until the event is stored. It runs ``track()``
+        on a background event loop that footfall starts on first use and ``close()`` stops.
+        Do not call it from a coroutine: use ``await analytics.track(...)`` there.
+        """
         future = asyncio.run_coroutine_threadsafe(
             self.track(name, props, **options), self._background_loop()
         )

@@ -20,17 +20,17 @@ class RequestInfo:
 def describe_request(request: Any) -> RequestInfo:
     """Read a Starlette/FastAPI, Django or Flask/Werkzeug request."""
     headers = request.headers
-    if hasattr(request, "scope"):  # Starlette and FastAPI
-        client = request.client
-        return RequestInfo(
-            headers, client.host if client else None, str(request.url), headers.get("referer")
-        )
-    if hasattr(request, "META"):  # Django
+    if hasattr(request, "META"):  # Django (first: under ASGI it has a ``scope`` too)
         return RequestInfo(
             headers,
             request.META.get("REMOTE_ADDR"),
             request.build_absolute_uri(),
             headers.get("referer"),
+        )
+    if hasattr(request, "scope"):  # Starlette and FastAPI
+        client = request.client
+        return RequestInfo(
+            headers, client.host if client else None, str(request.url), headers.get("referer")
         )
     if hasattr(request, "remote_addr"):  # Flask / Werkzeug
         return RequestInfo(headers, request.remote_addr, request.url, headers.get("referer"))
