@@ -42,12 +42,21 @@ DateLike = str | date | None
 
 
 class AnalyticsAPI:
+    """``analytics.api``: every number of the dashboard, for Python code.
+
+    Each ``async`` method runs its query in a worker thread; its ``_sync`` twin (same
+    arguments, same result) blocks, for WSGI views, templates and scripts. Bad parameters,
+    an unknown filter name included, raise ``footfall.query.ranges.InvalidQuery`` (a
+    ``ValueError`` whose ``param`` names the parameter).
+    """
+
     def __init__(self, analytics: Analytics) -> None:
         self._analytics = analytics
         self._queries: Queries | None = None
 
     @property
     def queries(self) -> Queries:
+        """The query layer itself (opens the database on first use)."""
         if self._queries is None:
             config = self._analytics.config
             self._queries = Queries(
@@ -160,21 +169,25 @@ class AnalyticsAPI:
     def get_top_countries_sync(
         self, limit: int = 10, range: str | None = None, **kw: Any
     ) -> list[Breakdown]:
+        """Countries of visits (ISO 3166-1 alpha-2 codes), ``(unknown)`` included, by visitors."""
         return self._breakdown("country", limit, range, kw)
 
     def get_top_devices_sync(
         self, limit: int = 10, range: str | None = None, **kw: Any
     ) -> list[Breakdown]:
+        """Device classes of visits (desktop, mobile, tablet, ``(unknown)``), by visitors."""
         return self._breakdown("device", limit, range, kw)
 
     def get_top_browsers_sync(
         self, limit: int = 10, range: str | None = None, **kw: Any
     ) -> list[Breakdown]:
+        """Browsers of visits, ``(unknown)`` included, by visitors."""
         return self._breakdown("browser", limit, range, kw)
 
     def get_top_os_sync(
         self, limit: int = 10, range: str | None = None, **kw: Any
     ) -> list[Breakdown]:
+        """Operating systems of visits, ``(unknown)`` included, by visitors."""
         return self._breakdown("os", limit, range, kw)
 
     def get_realtime_visitors_sync(self) -> Realtime:
@@ -206,58 +219,71 @@ class AnalyticsAPI:
     # -- asynchronous: the same, off the event loop ------------------------------------------
 
     async def get_dashboard_stats(self, range: str | None = None, **kw: Any) -> DashboardStats:
+        """The same as ``get_dashboard_stats_sync``, off the event loop."""
         return await _off_loop(self.get_dashboard_stats_sync, range, **kw)
 
     async def get_overview(self, limit: int = 10, range: str | None = None, **kw: Any) -> Overview:
+        """The same as ``get_overview_sync``, off the event loop."""
         return await _off_loop(self.get_overview_sync, limit, range, **kw)
 
     async def get_timeseries(self, range: str | None = None, **kw: Any) -> Timeseries:
+        """The same as ``get_timeseries_sync``, off the event loop."""
         return await _off_loop(self.get_timeseries_sync, range, **kw)
 
     async def get_top_pages(
         self, limit: int = 10, range: str | None = None, **kw: Any
     ) -> list[TopPage]:
+        """The same as ``get_top_pages_sync``, off the event loop."""
         return await _off_loop(self.get_top_pages_sync, limit, range, **kw)
 
     async def get_top_referrers(
         self, limit: int = 10, range: str | None = None, **kw: Any
     ) -> list[TopReferrer]:
+        """The same as ``get_top_referrers_sync``, off the event loop."""
         return await _off_loop(self.get_top_referrers_sync, limit, range, **kw)
 
     async def get_top_events(
         self, limit: int = 10, range: str | None = None, **kw: Any
     ) -> list[TopEvent]:
+        """The same as ``get_top_events_sync``, off the event loop."""
         return await _off_loop(self.get_top_events_sync, limit, range, **kw)
 
     async def get_event_properties(
         self, name: str, limit: int = 100, range: str | None = None, **kw: Any
     ) -> list[EventProperty]:
+        """The same as ``get_event_properties_sync``, off the event loop."""
         return await _off_loop(self.get_event_properties_sync, name, limit, range, **kw)
 
     async def get_top_countries(
         self, limit: int = 10, range: str | None = None, **kw: Any
     ) -> list[Breakdown]:
+        """The same as ``get_top_countries_sync``, off the event loop."""
         return await _off_loop(self.get_top_countries_sync, limit, range, **kw)
 
     async def get_top_devices(
         self, limit: int = 10, range: str | None = None, **kw: Any
     ) -> list[Breakdown]:
+        """The same as ``get_top_devices_sync``, off the event loop."""
         return await _off_loop(self.get_top_devices_sync, limit, range, **kw)
 
     async def get_top_browsers(
         self, limit: int = 10, range: str | None = None, **kw: Any
     ) -> list[Breakdown]:
+        """The same as ``get_top_browsers_sync``, off the event loop."""
         return await _off_loop(self.get_top_browsers_sync, limit, range, **kw)
 
     async def get_top_os(
         self, limit: int = 10, range: str | None = None, **kw: Any
     ) -> list[Breakdown]:
+        """The same as ``get_top_os_sync``, off the event loop."""
         return await _off_loop(self.get_top_os_sync, limit, range, **kw)
 
     async def get_realtime_visitors(self) -> Realtime:
+        """The same as ``get_realtime_visitors_sync``, off the event loop."""
         return await _off_loop(self.get_realtime_visitors_sync)
 
     async def get_page_stats(self, path: str, range: str = "all", **kw: Any) -> PageStats:
+        """The same as ``get_page_stats_sync``, off the event loop."""
         return await _off_loop(self.get_page_stats_sync, path, range, **kw)
 
 

@@ -32,46 +32,76 @@ _BASE_PATH = re.compile(r"^(/[A-Za-z0-9._~-]+)*$")
 
 @dataclass(frozen=True, kw_only=True)
 class Config:
-    """All options of an :class:`~footfall.Analytics`; every one has a sensible default."""
+    """All options of an ``Analytics`` object; every one has a sensible default.
+
+    Frozen, keywords only. Creating it checks the options and raises ``ValueError`` for a
+    bad one; the database URL and the contents of ``geoip_database`` are checked only when
+    the database is opened.
+    """
 
     database_url: str = "sqlite:///footfall.db"
     """SQLAlchemy URL: ``sqlite:///path.db`` (default, one file) or
     ``postgresql+psycopg://user@host/db``."""
     retention_days: int = 90
-    """Raw events older than this are deleted."""
+    """Raw events older than this many days (24 hours each) are deleted, with the
+    dropped-event counts of those days. At least 1. The purge runs at start and hourly under
+    ``async with analytics`` (and so in ``footfall serve``), and on demand with
+    ``footfall purge`` or ``analytics.purge()``."""
     api_base_path: str = "/api/data"
     """Prefix of the HTTP API: events arrive at ``{api_base_path}/analytics/event``."""
     site_base_path: str = "/pages"
     """Prefix of the pages: the dashboard lives at ``{site_base_path}/analytics``."""
     timezone: str = "UTC"
-    """IANA time zone in which days, weeks and months of the reports are counted."""
+    """IANA time zone in which the reports count their days, hours and months, daylight
+    saving included (the periods of the aggregation API, the dashboard and the HTTP CSV
+    export). Stored timestamps, salts, retention and ``footfall export`` always use UTC."""
     trusted_proxies: Sequence[str] = ()
     """Addresses or CIDR networks of reverse proxies whose ``X-Forwarded-For``,
-    ``Forwarded`` and ``X-Real-IP`` headers are believed. Nobody else's are."""
+    ``Forwarded`` and ``X-Real-IP`` headers are believed. Nobody else's are. Also decides
+    whether ``country_header`` is read. A string, and each entry of a list, may hold several
+    values separated by commas or whitespace (``"10.0.0.1, 10.0.0.0/8"``)."""
     country_header: str | None = None
     """A header set by a trusted edge carrying the visitor's country code, such as
-    ``CF-IPCountry``. Consulted before ``geoip_database``."""
+    ``CF-IPCountry``. Consulted before ``geoip_database``, and read only when the request's
+    TCP peer is one of the ``trusted_proxies``."""
     geoip_database: str | Path | None = None
-    """Path of a MaxMind GeoLite2-Country or DB-IP Country Lite ``.mmdb`` file."""
+    """Path of a MaxMind GeoLite2-Country or DB-IP Country Lite ``.mmdb`` file (City
+    databases work too), looked up with the truncated address. It must be an existing file."""
     hostnames: Sequence[str] | None = None
-    """If set, only events for these hosts are kept (``example.com``, ``*.example.com``)."""
+    """If set, only events for these hosts are kept (``example.com``, ``*.example.com``):
+    case-insensitive shell-style globs; ``*.example.com`` does not match ``example.com``.
+    Other events are dropped with the reason ``hostname``."""
     exclude_paths: Sequence[str] = ()
-    """Glob patterns of paths never counted, such as ``/admin/*``."""
+    """Glob patterns of paths never counted, such as ``/admin/*`` (case-sensitive; ``*``
+    also matches ``/``; matched against the path without its query string). Such events are
+    dropped with the reason ``excluded_path``."""
     rate_limit_per_minute: int | None = 600
     """Events accepted per minute from one truncated IP address (a /24 or /48 network);
-    ``None`` turns rate limiting off."""
+    ``None`` turns rate limiting off. Counted per process."""
     on_before_ingest: IngestHook | None = None
+    """Called as ``hook(event, context)`` (plain or ``async``) after every filter and
+    enrichment step, just before the write. It may change the event in place, or raise to
+    drop it: ``DropEvent`` quietly, any other exception with a logged traceback."""
     on_after_ingest: IngestHook | None = None
+    """Called as ``hook(event, context)`` (plain or ``async``) once the event is committed;
+    the sender's answer waits for it. What it raises is logged and never reaches the
+    sender."""
     authorize: Authorize | None = None
-    """Embedded mode: decides who may see the dashboard and the query API."""
+    """Embedded mode: ``authorize(request) -> bool``, plain or ``async``, called with the
+    Starlette ``Request``; decides who may see the dashboard, the query API and the CSV
+    export. When it says no, the ``admin_token`` is tried, then the answer is 403."""
     admin_token: str | None = None
-    """Standalone mode: the bearer token of the administrator."""
+    """Standalone mode: the bearer token of the administrator, also exchanged for the
+    dashboard's session cookie by the login link. Compared in constant time. Works embedded
+    too, next to ``authorize``."""
     public_counters: bool = False
-    """Make the page counters (``page-stats`` and the badge) readable by anyone."""
+    """Make the page counters (``page-stats`` and the badge) readable by anyone; every
+    other report still needs ``authorize`` or the token."""
     max_batch_size: int = 1000
     """Most events written in one transaction by the group-commit writer."""
     clock: Clock = field(default=system_clock, repr=False)
-    """Where "now" comes from; tests pass their own."""
+    """Where "now" comes from (an aware ``datetime`` in UTC): event timestamps, report
+    periods and the retention cutoff. Tests pass their own."""
 
     def __post_init__(self) -> None:
         if self.retention_days < 1:

@@ -59,28 +59,42 @@ class Event:
     name: str
     """``"pageview"`` for page views, otherwise the custom event's name."""
     timestamp: datetime
-    """When the event happened, timezone-aware UTC."""
+    """When the event happened: the server's time on arrival, timezone-aware UTC."""
     hostname: str
+    """The page's host, lower case; ``""`` when nothing named a host."""
     path: str
+    """The page's path without the query string; with ``#fragment`` in hash mode."""
     properties: dict[str, str | int | float | bool | None] = field(default_factory=dict)
+    """The event's properties, for page views and custom events alike."""
     interactive: bool = True
+    """Whether the event counts as an interaction (for the bounce rate). Always ``True``
+    for page views."""
     referrer: str | None = None
     """The referring URL without its query string and fragment."""
     referrer_source: str | None = None
     """The referrer's host (``www.`` stripped) or ``utm_source``; ``None`` for direct."""
     utm_source: str | None = None
+    """Campaign tag from the page URL's query string (``ref`` or ``source`` stand in)."""
     utm_medium: str | None = None
+    """Campaign tag from the page URL's query string."""
     utm_campaign: str | None = None
+    """Campaign tag from the page URL's query string."""
     utm_content: str | None = None
+    """Campaign tag from the page URL's query string."""
     utm_term: str | None = None
+    """Campaign tag from the page URL's query string."""
     country: str | None = None
     """ISO 3166-1 alpha-2 code, or ``None`` when unknown."""
     device: str | None = None
-    """``"desktop"``, ``"mobile"`` or ``"tablet"``."""
+    """``"desktop"``, ``"mobile"`` or ``"tablet"``; ``None`` without a User-Agent."""
     browser: str | None = None
+    """Browser name, such as ``"Chrome"``."""
     browser_version: str | None = None
+    """Browser major version, such as ``"131"``."""
     os: str | None = None
+    """Operating system, such as ``"macOS"``."""
     os_version: str | None = None
+    """Operating system version, such as ``"10.15"``."""
     visitor_id: int = 0
     """Keyed hash of (daily salt, host, truncated IP, User-Agent); unrecoverable after 48 h."""
     session_id: int = 0

@@ -16,7 +16,10 @@ class _Json:
 
 @dataclass(frozen=True, slots=True)
 class Metric(_Json):
+    """One top stat over the period, with the previous period of equal length."""
+
     value: float
+    """The metric over the period."""
     previous: float
     """The same metric over the period of equal length just before."""
     change: float | None
@@ -26,23 +29,32 @@ class Metric(_Json):
 
 @dataclass(frozen=True, slots=True)
 class DashboardStats(_Json):
+    """The top stats of a period: what ``stats`` and ``get_dashboard_stats`` return."""
+
     range: str
+    """The period asked for: a range name, or ``custom`` for ``from``/``to``."""
     start: str
     """First instant of the period (ISO 8601, UTC)."""
     end: str
     """Instant after the period (ISO 8601, UTC)."""
     visitors: Metric
+    """Distinct visitor ids with an event in the period."""
     visits: Metric
+    """Distinct visits (sessions) with an event in the period."""
     pageviews: Metric
+    """Page-view events."""
     bounce_rate: Metric
     """Percent (0-100) of visits with exactly one page view and no interactive event."""
     visit_duration: Metric
     """Mean seconds from a visit's first to its last event (a bounce counts 0)."""
     views_per_visit: Metric
+    """Page views divided by visits, to two decimals."""
 
 
 @dataclass(frozen=True, slots=True)
 class TimeseriesPoint(_Json):
+    """One bucket of the time series; empty buckets are 0."""
+
     bucket: str
     """``2026-11-25 14:00`` (hourly), ``2026-11-25`` (daily) or ``2026-11`` (monthly),
     in the site's time zone."""
@@ -53,13 +65,18 @@ class TimeseriesPoint(_Json):
 
 @dataclass(frozen=True, slots=True)
 class Timeseries(_Json):
+    """Visitors, visits and page views per hour, day or month of the period."""
+
     range: str
     interval: str
+    """``hour``, ``day`` or ``month``."""
     points: list[TimeseriesPoint]
 
 
 @dataclass(frozen=True, slots=True)
 class TopPage(_Json):
+    """One row of the top pages."""
+
     path: str
     visitors: int
     pageviews: int
@@ -69,6 +86,8 @@ class TopPage(_Json):
 
 @dataclass(frozen=True, slots=True)
 class TopReferrer(_Json):
+    """One row of the referrer sources of visits."""
+
     source: str
     """Referrer host (``www.`` stripped), UTM source, or ``Direct / None``."""
     visitors: int
@@ -77,6 +96,8 @@ class TopReferrer(_Json):
 
 @dataclass(frozen=True, slots=True)
 class TopEvent(_Json):
+    """One row of the custom events, by visitors."""
+
     name: str
     visitors: int
     events: int
@@ -84,6 +105,8 @@ class TopEvent(_Json):
 
 @dataclass(frozen=True, slots=True)
 class EventProperty(_Json):
+    """One property key and value of a custom event, with how often it was sent."""
+
     key: str
     value: str
     visitors: int
@@ -114,12 +137,16 @@ class Overview(_Json):
 
 @dataclass(frozen=True, slots=True)
 class Realtime(_Json):
+    """The realtime count."""
+
     visitors: int
     """Distinct visitors with any event in the last five minutes."""
 
 
 @dataclass(frozen=True, slots=True)
 class PageStats(_Json):
+    """Page views and visitors of one page: what the badge and ``footfall_count`` show."""
+
     path: str
     range: str
     pageviews: int
