@@ -18,13 +18,11 @@ from footfall._version import __version__
 from footfall.dashboard.views import dashboard_routes
 from footfall.web.api import api_routes, export_route
 from footfall.web.badge_route import badge_route
-from footfall.web.ingest import IngestEndpoint
+from footfall.web.ingest import PLAUSIBLE_EVENT_PATH, IngestEndpoint
 from footfall.web.tracker_route import tracker_routes
 
 if TYPE_CHECKING:
     from footfall.analytics import Analytics
-
-PLAUSIBLE_EVENT_PATH = "/api/event"
 
 
 def build_app(analytics: Analytics, *, standalone: bool = False) -> Starlette:

@@ -25,6 +25,8 @@ from footfall.store import StoreUnavailable
 if TYPE_CHECKING:
     from footfall.analytics import Analytics
 
+PLAUSIBLE_EVENT_PATH = "/api/event"
+"""Where Plausible's tracker sends its events: an alias of ``{api_base_path}/analytics/event``."""
 ACCEPTED_TYPES = ("application/json", "text/plain", "")
 _CORS = (b"access-control-allow-origin", b"*")
 _JSON = (b"content-type", b"application/json")

@@ -26,6 +26,7 @@ from footfall.ingest.event import PAGEVIEW, Dropped
 from footfall.ingest.pipeline import IngestContext
 from footfall.ingest.validate import InvalidEvent
 from footfall.store import StoreUnavailable
+from footfall.web.ingest import PLAUSIBLE_EVENT_PATH
 
 if TYPE_CHECKING:
     from footfall.analytics import Analytics
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 
 SOURCE = "middleware"
 """``IngestContext.source`` of the page views recorded here."""
-PLAUSIBLE_EVENT_PATH = "/api/event"
 MAX_HOLD = 256 * 1024
 """Most bytes of an HTML body held back while looking for ``</head>``: past that, the page
 is sent as it is, without the tag (its page view is still counted)."""
