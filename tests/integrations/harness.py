@@ -81,7 +81,12 @@ def run_example(
     argv = [sys.executable, *(part.replace("{port}", str(port)) for part in command)]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            argv, cwd=EXAMPLES / directory, env=env, stdout=out, stderr=subprocess.STDOUT
+            argv,
+            cwd=EXAMPLES / directory,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_default_sigint,
         )
     url = f"http://127.0.0.1:{port}"
     client = httpx.Client(base_url=url, timeout=DEADLINE, headers={"User-Agent": BROWSER_UA})
@@ -91,6 +96,13 @@ def run_example(
         yield example
     finally:
         example.stop()
+
+
+def _default_sigint() -> None:
+    """Give the server Ctrl-C back. A shell that runs the suite in the background (``cmd &``)
+    ignores SIGINT, children inherit that, and Python then never raises KeyboardInterrupt:
+    Flask's and Django's development servers would ignore the stop()."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _accepts(port: int) -> bool:
