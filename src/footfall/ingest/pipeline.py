@@ -32,7 +32,8 @@ class IngestContext:
     """Where an event came from, for the hooks."""
 
     source: str
-    """``"http"`` for the ingestion endpoint, ``"python"`` for ``track()``."""
+    """``"http"`` for the ingestion endpoint, ``"python"`` for ``track()``, ``"middleware"``
+    for the page views the server middleware records."""
     request: Any | None = None
     """The framework's request object, when there is one: use it to decide (say, to drop
     your own staff's visits), but never store from it, since it carries the visitor's full
