@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from markupsafe import Markup
@@ -123,6 +123,24 @@ def test_hours_align_to_round_hours():
     labels = texts(root, "ff-axis-x")
     assert labels[0] == "00:00"
     assert all(int(label[:2]) % int(labels[1][:2]) == 0 for label in labels)
+
+
+def test_buckets_after_now_keep_their_place_but_are_not_drawn():
+    points = [TimeseriesPoint(f"2026-11-25 {h:02d}:00", 5, 5, 9) for h in range(24)]
+    today = Timeseries("today", "hour", points)
+    root = parse(main_chart(today, now=datetime(2026, 11, 25, 14, 30)))
+    assert [e.get("data-bucket") for e in hits(root)][-1] == "2026-11-25 14:00"
+    assert len(hits(root)) == 15  # 00:00 to 14:00; 15:00 onwards has not happened yet
+    lines = [e for e in root.iter(f"{NS}path") if e.get("class") == "ff-line"]
+    assert all(line.get("d", "").count("L") == 14 for line in lines)  # 15 points, no drop to 0
+    assert max(texts(root, "ff-axis-x")) > "15:00"  # the axis still spans the whole day
+    assert "15 hours" in root.get("aria-label", "")
+    rows = chart_table(today, now=datetime(2026, 11, 25, 14, 30))
+    assert [row[0] for row in rows][-1] == "Nov 25, 14:00" and len(rows) == 15
+    assert len(hits(parse(main_chart(today)))) == 24  # without a now, every bucket
+    # A period wholly in the past is drawn in full; one wholly in the future not at all.
+    assert len(hits(parse(main_chart(today, now=datetime(2026, 11, 26))))) == 24
+    assert hits(parse(main_chart(today, now=datetime(2026, 11, 24)))) == []
 
 
 @pytest.mark.parametrize(

@@ -43,19 +43,29 @@ _BOTTOM_PX = 22  # room for the x-axis labels
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def main_chart(series: Timeseries, *, width: int = 800, height: int = 240) -> Markup:
+def main_chart(
+    series: Timeseries,
+    *,
+    now: datetime | None = None,
+    width: int = 800,
+    height: int = 240,
+) -> Markup:
     """Visitors (area + line) and page views (dashed line) per bucket, as inline SVG.
 
-    ``width`` is the nominal width: the plot's viewBox and how many x-axis labels fit;
-    the chart itself stretches to its container. ``height`` is in CSS pixels.
+    ``now`` (naive, in the site's time zone) ends the lines: the buckets that start later
+    ("this month" after today, "today" after this hour) keep their place on the x-axis but
+    are not drawn, rather than drawn as zeros. ``width`` is the nominal width: the plot's
+    viewBox and how many x-axis labels fit; the chart itself stretches to its container.
+    ``height`` is in CSS pixels.
     """
     width = max(int(width), 1)
     height = max(int(height), _TOP_PX + _BOTTOM_PX + 1)
     points = series.points
     count = len(points)
+    drawn = points[: _elapsed(series, now)]
     short, long = _labels(points, series.interval)
-    top_visitors = max((p.visitors for p in points), default=0)
-    top_pageviews = max((p.pageviews for p in points), default=0)
+    top_visitors = max((p.visitors for p in drawn), default=0)
+    top_pageviews = max((p.pageviews for p in drawn), default=0)
     ticks = nice_ticks(max(top_visitors, top_pageviews))
     plot_h = height - _TOP_PX - _BOTTOM_PX
     bucket_w = width / count if count else float(width)
@@ -66,7 +76,7 @@ def main_chart(series: Timeseries, *, width: int = 800, height: int = 240) -> Ma
     empty = top_visitors == 0 and top_pageviews == 0
     out = [
         f'<svg xmlns="{SVG_NS}" class="ff-chart" width="100%" height="{height}" role="img"'
-        f' aria-label="{_text(_summary(points, series.interval, long))}">',
+        f' aria-label="{_text(_summary(drawn, series.interval, long))}">',
         '<g class="ff-grid" stroke="currentColor" stroke-opacity="0.15">',
     ]
     for tick in ticks:
@@ -102,11 +112,11 @@ def main_chart(series: Timeseries, *, width: int = 800, height: int = 240) -> Ma
         f'<svg class="ff-plot" x="0" y="{_TOP_PX}" width="100%" height="{plot_h}"'
         f' viewBox="0 0 {width} {plot_h}" preserveAspectRatio="none" overflow="visible">'
     )
-    if count:
-        xs = [(i + 0.5) * bucket_w for i in range(count)] if count > 1 else [0.0, float(width)]
+    if drawn:
+        xs = [(i + 0.5) * bucket_w for i in range(len(drawn))] if count > 1 else [0.0, width]
         repeat = 1 if count > 1 else 2  # one bucket: a flat line across the whole width
-        visitors = [y(p.visitors) for p in points for _ in range(repeat)]
-        pageviews = [y(p.pageviews) for p in points for _ in range(repeat)]
+        visitors = [y(p.visitors) for p in drawn for _ in range(repeat)]
+        pageviews = [y(p.pageviews) for p in drawn for _ in range(repeat)]
         line_v, line_pv = _path(xs, visitors), _path(xs, pageviews)
         area = f"{line_v}L{_num(xs[-1])},{_num(plot_h)}L{_num(xs[0])},{_num(plot_h)}Z"
         stroke = (
@@ -122,7 +132,7 @@ def main_chart(series: Timeseries, *, width: int = 800, height: int = 240) -> Ma
             f'<path class="ff-line" d="{line_pv}" {stroke} stroke-dasharray="5 4"/></g>'
         )
         out.append('<g class="ff-hits">')
-        for i, point in enumerate(points):
+        for i, point in enumerate(drawn):
             out.append(
                 f'<rect class="ff-hit" x="{_num(i * bucket_w)}" y="0" width="{_num(bucket_w)}"'
                 f' height="{plot_h}" fill="none" pointer-events="all" tabindex="0"'
@@ -136,17 +146,31 @@ def main_chart(series: Timeseries, *, width: int = 800, height: int = 240) -> Ma
     return Markup("".join(out))
 
 
-def chart_table(series: Timeseries) -> list[tuple[str, int, int, int]]:
-    """``(label, visitors, visits, pageviews)`` per bucket, for the chart's data table.
+def chart_table(
+    series: Timeseries, *, now: datetime | None = None
+) -> list[tuple[str, int, int, int]]:
+    """``(label, visitors, visits, pageviews)`` per bucket up to ``now``, for the chart's
+    data table.
 
     The table (in a ``<details>``) is the accessible equivalent of the chart; labels are
     the same human ones the tooltips use.
     """
-    _, long = _labels(series.points, series.interval)
+    points = series.points[: _elapsed(series, now)]
+    _, long = _labels(points, series.interval)
     return [
-        (label, p.visitors, p.visits, p.pageviews)
-        for label, p in zip(long, series.points, strict=True)
+        (label, p.visitors, p.visits, p.pageviews) for label, p in zip(long, points, strict=True)
     ]
+
+
+def _elapsed(series: Timeseries, now: datetime | None) -> int:
+    """How many buckets have started by ``now`` (all of them without a ``now``)."""
+    if now is None:
+        return len(series.points)
+    for index, point in enumerate(series.points):
+        start = _parse(point.bucket, series.interval)
+        if start is not None and start > now:
+            return index
+    return len(series.points)
 
 
 def sparkline(

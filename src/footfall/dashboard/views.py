@@ -164,11 +164,12 @@ async def _report(analytics: Analytics, params: dict[str, Any]) -> dict[str, Any
     stats = results["stats"]
     zone = analytics.config.zone
     start, end = (datetime.fromisoformat(t).astimezone(zone) for t in (stats.start, stats.end))
+    now = analytics.config.clock().astimezone(zone).replace(tzinfo=None)
     return {
         **results,
         "filters": filters,
-        "chart": charts.main_chart(series),
-        "chart_rows": charts.chart_table(series),
+        "chart": charts.main_chart(series, now=now),
+        "chart_rows": charts.chart_table(series, now=now),
         "sparkline": charts.sparkline,
         "direct": DIRECT,
         "first_day": start.date().isoformat(),

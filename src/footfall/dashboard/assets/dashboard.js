@@ -14,10 +14,9 @@
   function show(event) {
     var target = event.target;
     if (!readout || !target.getAttribute || !target.getAttribute("data-bucket")) return;
-    var label = target.getAttribute("data-label") || target.getAttribute("data-bucket");
-    readout.textContent = label + ": " +
-      Number(target.getAttribute("data-visitors")).toLocaleString("en-US") + " visitors, " +
-      Number(target.getAttribute("data-pageviews")).toLocaleString("en-US") + " page views";
+    // The point's own <title>, written by the server: one wording, plurals included.
+    var title = target.querySelector("title");
+    if (title) readout.textContent = title.textContent;
   }
   document.addEventListener("mouseover", show);
   document.addEventListener("focusin", show);
