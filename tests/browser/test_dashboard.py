@@ -405,10 +405,35 @@ def test_tab_goes_skip_link_ranges_controls_chart_then_lists(
         first_page.text_content(),
     ]
     tags = [r["tag"] for r in reached]
-    # The custom dates, then one stop per chart point (each reads out its numbers).
+    # The custom dates, then the chart as one stop, on its first point.
     assert "input" in tags[1 + len(RANGE_LABELS) : tags.index("button")]
-    assert tags.count("rect") == buckets
-    assert all(tag == "rect" for tag in tags[tags.index("rect") : tags.index("summary")])
+    assert buckets > 2 and tags.count("rect") == 1
+    assert tags.index("rect") == tags.index("summary") - 1
+
+
+def test_the_arrow_keys_move_along_the_chart(
+    page: Page, server: RunningServer, login: Login
+) -> None:
+    login(page, server)
+    points = page.locator("rect.ff-hit")
+    readout = page.locator("#ff-readout")
+    points.first.focus()
+    expect(readout).to_have_text(points.first.locator("title").text_content() or "")
+    page.keyboard.press("ArrowRight")
+    expect(points.nth(1)).to_be_focused()
+    expect(readout).to_have_text(points.nth(1).locator("title").text_content() or "")
+    page.keyboard.press("End")
+    expect(points.last).to_be_focused()
+    page.keyboard.press("ArrowRight")  # stays on the last point
+    expect(points.last).to_be_focused()
+    page.keyboard.press("Home")
+    expect(points.first).to_be_focused()
+    page.keyboard.press("ArrowLeft")
+    expect(points.first).to_be_focused()
+    page.keyboard.press("End")
+    # The point left last keeps the one Tab stop.
+    tabbable = points.evaluate_all("ps => ps.filter(p => p.tabIndex === 0).length")
+    assert tabbable == 1 and points.last.get_attribute("tabindex") == "0"
 
 
 def test_the_skip_link_shows_when_focused(page: Page, server: RunningServer, login: Login) -> None:

@@ -135,7 +135,8 @@ def main_chart(
         for i, point in enumerate(drawn):
             out.append(
                 f'<rect class="ff-hit" x="{_num(i * bucket_w)}" y="0" width="{_num(bucket_w)}"'
-                f' height="{plot_h}" fill="none" pointer-events="all" tabindex="0"'
+                f' height="{plot_h}" fill="none" pointer-events="all"'
+                f' tabindex="{0 if i == 0 else -1}"'
                 f' data-bucket="{_text(point.bucket)}" data-label="{_text(long[i])}"'
                 f' data-visitors="{point.visitors}" data-visits="{point.visits}"'
                 f' data-pageviews="{point.pageviews}">'

@@ -20,4 +20,20 @@
   }
   document.addEventListener("mouseover", show);
   document.addEventListener("focusin", show);
+  // The chart is one Tab stop (the first point has tabindex 0, the others -1): the arrow
+  // keys, Home and End move between its points, and the point left last keeps the stop.
+  var moves = { ArrowLeft: -1, ArrowRight: 1, Home: -Infinity, End: Infinity };
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (!(event.key in moves) || !target.getAttribute || !target.getAttribute("data-bucket")) {
+      return;
+    }
+    var points = Array.prototype.slice.call(target.parentNode.querySelectorAll(".ff-hit"));
+    var index = points.indexOf(target) + moves[event.key];
+    var next = points[Math.max(0, Math.min(points.length - 1, index))];
+    event.preventDefault();
+    target.setAttribute("tabindex", "-1");
+    next.setAttribute("tabindex", "0");
+    next.focus();
+  });
 })();
