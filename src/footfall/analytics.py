@@ -77,6 +77,10 @@ class Analytics:
     def close(self) -> None:
         """Write every queued event and dropped-event count, then release the database."""
         self._pending.wait()
+        loop, task = self._loop, self._purge_task
+        if loop is not None and task is not None and task.get_loop() is loop:
+            # The purge of purge_in_background(): stopped before the database goes away.
+            asyncio.run_coroutine_threadsafe(self._stop_purging(), loop).result()
         with self._open_lock:
             if self._pipeline is not None:
                 self._pipeline.close()
@@ -109,6 +113,17 @@ class Analytics:
             now=self.config.clock(),
             stop=self._purge_stop,
         )
+
+    def purge_in_background(self) -> None:
+        """Purge at once and then hourly, as ``async with analytics`` does, on footfall's own
+        background thread: for applications that have no event loop to run it in (WSGI,
+        Django). ``analytics.wsgi()`` and the Django middleware call it; ``close()`` stops
+        it. Idempotent."""
+
+        async def start() -> None:
+            self._start_purging()
+
+        asyncio.run_coroutine_threadsafe(start(), self._background_loop()).result()
 
     def _start_purging(self) -> None:
         if self._purge_task is not None and not self._purge_task.done():

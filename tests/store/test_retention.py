@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -296,3 +297,32 @@ def test_the_purge_command_rejects_bad_options(tmp_path):
     assert zero.exit_code != 0 and "retention-days" in zero.output
     mysql = runner.invoke(main, ["purge", "--database", "mysql://x/y"])
     assert mysql.exit_code != 0 and "unsupported database URL" in mysql.output
+
+
+def test_a_wsgi_app_purges_on_footfalls_background_thread(make_analytics, database_url, clock):
+    """A WSGI app has no lifespan: wrapping it starts the same purge on footfall's own loop,
+    and close() stops it before the database goes away."""
+    analytics = make_analytics(database_url, retention_days=30)
+    analytics.store.writer.write_now(
+        [event(clock.now - timedelta(days=31)), event(clock.now - timedelta(days=29))]
+    )
+
+    def site(_environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        start_response("204 No Content", [])
+        return []
+
+    analytics.wsgi(site)
+    purged, task = analytics._purged_once, analytics._purge_task
+    assert purged is not None and task is not None
+    assert (
+        asyncio.run_coroutine_threadsafe(
+            asyncio.wait_for(purged.wait(), 30), analytics._background_loop()
+        ).result()
+        is True
+    )
+    assert count_rows(database_url, "page_view") == 1
+    analytics.wsgi(site)  # a second wrapper does not start a second purge
+    assert analytics._purge_task is task
+
+    analytics.close()
+    assert task.cancelled() and analytics._purge_task is None

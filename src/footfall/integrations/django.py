@@ -63,6 +63,7 @@ class PageViewMiddleware:
         self.get_response = get_response
         self.analytics: Analytics = import_string(settings.FOOTFALL_ANALYTICS)
         self.inject_script = bool(getattr(settings, "FOOTFALL_INJECT_SCRIPT", False))
+        self.analytics.purge_in_background()  # Django runs no lifespan of footfall's
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)

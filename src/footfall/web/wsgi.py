@@ -48,6 +48,7 @@ class WSGIMiddleware:
         self.analytics = analytics
         self.inject_script = inject_script
         self._footfall: WSGIApp | None = None
+        analytics.purge_in_background()  # a WSGI app has no lifespan to run it
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         config = self.analytics.config
