@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 SUPPORTED = ("sqlite", "postgresql")
+WAL_SWITCH_SECONDS = 30.0
+"""How long a start waits for another process that is switching a new file to WAL."""
 
 
 def create_store_engine(url: str, *, pool_size: int = 5) -> Engine:
@@ -50,7 +54,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(cursor)
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
@@ -60,3 +64,18 @@ def _configure_sqlite(engine: Engine) -> None:
         # Writers ask for IMMEDIATE so two processes never deadlock upgrading a read lock.
         mode = connection.get_execution_options().get("sqlite_begin", "")
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def _enable_wal(cursor: sqlite3.Cursor) -> None:
+    """Switch to WAL, waiting for a concurrent switch. SQLite answers "database is locked"
+    at once, without calling the busy handler, while another connection is switching a new
+    file to WAL: several workers starting together on a new database would fail."""
+    deadline = time.monotonic() + WAL_SWITCH_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)  # a back-off: the other connection finishes in milliseconds
