@@ -38,10 +38,10 @@ from footfall.web.middleware import (
     SCOPE_MARK,
     Kind,
     classify,
+    count_page_view,
     inject,
     is_compressed,
     is_page,
-    record_page_view,
     script_tag,
 )
 from footfall.web.wsgi import OneEventStreams
@@ -105,16 +105,12 @@ class PageViewMiddleware:
                 response["Content-Length"] = str(len(body))
 
     def _record(self, request: HttpRequest) -> None:
-        analytics = self.analytics
-        analytics._pending.start(
-            record_page_view(
-                analytics,
-                url=request.build_absolute_uri(),
-                headers={k.lower(): v for k, v in request.headers.items()},
-                peer=request.META.get("REMOTE_ADDR"),
-                request=request,
-            ),
-            analytics._background_loop,
+        count_page_view(
+            self.analytics,
+            url=request.build_absolute_uri(),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            peer=request.META.get("REMOTE_ADDR"),
+            request=request,
         )
 
 

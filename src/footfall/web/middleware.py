@@ -26,7 +26,7 @@ from footfall.ingest.event import PAGEVIEW, Dropped
 from footfall.ingest.pipeline import IngestContext
 from footfall.ingest.validate import InvalidEvent
 from footfall.store import StoreUnavailable
-from footfall.web.ingest import PLAUSIBLE_EVENT_PATH
+from footfall.web.ingest import PLAUSIBLE_EVENT_PATH, read_headers
 
 if TYPE_CHECKING:
     from footfall.analytics import Analytics
@@ -137,6 +137,10 @@ class Injector:
         self.injected = True
         return True
 
+    def content_length(self, value: str) -> str:
+        """A Content-Length header of the body as the app wrote it, as it is sent."""
+        return str(int(value) + len(self.tag)) if self.injected and value.isdigit() else value
+
     def _release(self) -> bytes:
         self.decided = True
         out, self.held = self.held, b""
@@ -150,7 +154,23 @@ def inject(body: bytes, tag: bytes) -> bytes | None:
     return out if injector.injected else None
 
 
-async def record_page_view(
+def count_page_view(
+    analytics: Analytics,
+    *,
+    url: str,
+    headers: Mapping[str, str],
+    peer: str | None,
+    request: Any,
+) -> None:
+    """Count one page view whose response is sent, without holding the caller: on the
+    running event loop, or on footfall's background loop from a thread (WSGI, Django)."""
+    analytics._pending.start(
+        _record_page_view(analytics, url=url, headers=headers, peer=peer, request=request),
+        analytics._background_loop,
+    )
+
+
+async def _record_page_view(
     analytics: Analytics,
     *,
     url: str,
@@ -275,8 +295,6 @@ class PageViewMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        from footfall.web.ingest import read_headers
-
         headers = read_headers(scope)
         kind = classify(scope["method"], _route_path(scope), headers, self.analytics.config)
         if kind is None:
@@ -290,15 +308,13 @@ class PageViewMiddleware:
             await response.flush()
         if response.complete and response.page and kind is Kind.PAGE:
             client = scope.get("client")
-            self.analytics._pending.start(
-                record_page_view(
-                    self.analytics,
-                    url=str(Request(scope).url),
-                    headers=headers,
-                    peer=client[0] if client else None,
-                    request=Request(scope),
-                ),
-                self.analytics._background_loop,
+            request = Request(scope)
+            count_page_view(
+                self.analytics,
+                url=str(request.url),
+                headers=headers,
+                peer=client[0] if client else None,
+                request=request,
             )
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -388,12 +404,15 @@ class _Response:
             return
         injector = self._injector
         if injector is not None and injector.injected:
-            grown = len(injector.tag)
-            headers = []
-            for name, value in start.get("headers", []):
-                if name.lower() == b"content-length" and value.isdigit():
-                    value = str(int(value) + grown).encode()
-                headers.append((name, value))
+            headers = [
+                (
+                    n,
+                    injector.content_length(v.decode("latin-1")).encode("latin-1")
+                    if n.lower() == b"content-length"
+                    else v,
+                )
+                for n, v in start.get("headers", [])
+            ]
             start = {**start, "headers": headers}
         await self._send(start)
 

@@ -27,10 +27,10 @@ from footfall.web.middleware import (
     Injector,
     Kind,
     classify,
+    count_page_view,
     is_compressed,
     is_footfall_path,
     is_page,
-    record_page_view,
     script_tag,
 )
 
@@ -130,10 +130,10 @@ class _Response:
         held, self._held = self._held, None
         assert held is not None
         status, headers, exc_info = held
-        if self.injector is not None and self.injector.injected:
-            grown = len(self.injector.tag)
+        injector = self.injector
+        if injector is not None and injector.injected:
             headers = [
-                (n, str(int(v) + grown) if n.lower() == "content-length" and v.isdigit() else v)
+                (n, injector.content_length(v) if n.lower() == "content-length" else v)
                 for n, v in headers
             ]
         self._write = self._start_response(status, headers, exc_info)
@@ -169,16 +169,12 @@ class _Response:
     def _record(self) -> None:
         from wsgiref.util import request_uri
 
-        analytics = self.owner.analytics
-        analytics._pending.start(
-            record_page_view(
-                analytics,
-                url=request_uri(self.environ),
-                headers=self.headers,
-                peer=self.environ.get("REMOTE_ADDR"),
-                request=_request_for_hooks(self.environ),
-            ),
-            analytics._background_loop,
+        count_page_view(
+            self.owner.analytics,
+            url=request_uri(self.environ),
+            headers=self.headers,
+            peer=self.environ.get("REMOTE_ADDR"),
+            request=_request_for_hooks(self.environ),
         )
 
 
