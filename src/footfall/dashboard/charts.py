@@ -156,10 +156,11 @@ def chart_table(
     The table (in a ``<details>``) is the accessible equivalent of the chart; labels are
     the same human ones the tooltips use.
     """
-    points = series.points[: _elapsed(series, now)]
-    _, long = _labels(points, series.interval)
+    _, long = _labels(series.points, series.interval)  # the chart's labels, as its tooltips
+    elapsed = _elapsed(series, now)
     return [
-        (label, p.visitors, p.visits, p.pageviews) for label, p in zip(long, points, strict=True)
+        (label, p.visitors, p.visits, p.pageviews)
+        for label, p in zip(long[:elapsed], series.points[:elapsed], strict=True)
     ]
 
 
