@@ -1,0 +1,202 @@
+"""The metric definitions of DESIGN.md section 4 / docs/aggregation.md, pinned with numbers
+worked out by hand, through the real pipeline, on SQLite and PostgreSQL.
+
+The site's time zone is UTC. The period is the custom day 2026-11-18, i.e.
+[Nov 18 00:00, Nov 19 00:00) UTC; the previous period is Nov 17. Each letter is a visitor
+(its own /24 network, so its own visitor id); times are UTC.
+
+Current period (Nov 18), visit by visit:
+  A   09:00 /, 09:01 Signup (interactive)          1 pv,  60 s, NOT a bounce (interactive)
+  B   10:00 /, 10:02 Scroll (not interactive)       1 pv, 120 s, bounce
+  C   11:00 Heartbeat (not interactive), no view   0 pv,   0 s, a visit, NOT a bounce
+  D1  12:00 /, 12:05 /pricing, 12:10 /docs          3 pv, 600 s, not a bounce
+  D2  13:00 /  (D again, 50 min later: a new visit) 1 pv,   0 s, bounce
+=> visitors 4 (A B C D), visits 5, pageviews 1+1+0+3+1 = 6,
+   bounce rate 2 bounces (B, D2) / 5 visits = 40.0 %,
+   visit duration (60+120+0+600+0)/5 = 780/5 = 156.0 s, views per visit 6/5 = 1.2.
+
+Previous period (Nov 17):
+  E   09:00 /                                       1 pv,   0 s, bounce
+  F   10:00 /, 10:10 /about                         2 pv, 600 s
+=> visitors 2, visits 2, pageviews 3, bounce 1/2 = 50.0 %, duration 600/2 = 300.0 s,
+   views per visit 3/2 = 1.5.
+
+Change (percent for counts and times, percentage POINTS for the bounce rate):
+  visitors (4-2)/2 = +100.0 %, visits (5-2)/2 = +150.0 %, pageviews (6-3)/3 = +100.0 %,
+  bounce rate 40.0-50.0 = -10.0 points (in percent it would be -20.0),
+  duration (156-300)/300 = -48.0 %, views per visit (1.2-1.5)/1.5 = -20.0 %.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from conftest import BROWSER_UA, ManualClock
+from footfall import IngestContext
+
+SITE = "https://example.com"
+DAY = {"from_date": "2026-11-18", "to_date": "2026-11-18"}
+NETWORKS = {name: f"203.0.{i}.9" for i, name in enumerate("ABCDEFXY", start=1)}
+
+# (UTC time, visitor, event name, path, interactive)
+EVENTS = [
+    ("2026-11-17 09:00", "E", "pageview", "/", True),
+    ("2026-11-17 10:00", "F", "pageview", "/", True),
+    ("2026-11-17 10:10", "F", "pageview", "/about", True),
+    ("2026-11-18 09:00", "A", "pageview", "/", True),
+    ("2026-11-18 09:01", "A", "Signup", "/", True),
+    ("2026-11-18 10:00", "B", "pageview", "/", True),
+    ("2026-11-18 10:02", "B", "Scroll", "/", False),
+    ("2026-11-18 11:00", "C", "Heartbeat", "/", False),
+    ("2026-11-18 12:00", "D", "pageview", "/", True),
+    ("2026-11-18 12:05", "D", "pageview", "/pricing", True),
+    ("2026-11-18 12:10", "D", "pageview", "/docs", True),
+    ("2026-11-18 13:00", "D", "pageview", "/", True),
+]
+
+EXPECTED = {
+    # name: (value, previous, change)
+    "visitors": (4, 2, 100.0),
+    "visits": (5, 2, 150.0),
+    "pageviews": (6, 3, 100.0),
+    "bounce_rate": (40.0, 50.0, -10.0),
+    "visit_duration": (156.0, 300.0, -48.0),
+    "views_per_visit": (1.2, 1.5, -20.0),
+}
+
+
+def utc(text: str) -> datetime:
+    """``2026-11-18 09:00`` or ``2026-11-18 09:00:30``, in UTC."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def send(analytics, clock: ManualClock, events) -> None:  # type: ignore[no-untyped-def]
+    """Send ``events`` (as in ``EVENTS``) through the HTTP ingestion path, in order, with
+    the clock set to each event's time."""
+
+    async def run() -> None:
+        for when, who, name, path, interactive in events:
+            clock.now = when if isinstance(when, datetime) else utc(when)
+            await analytics.ingest(
+                {"name": name, "url": SITE + path, "interactive": interactive},
+                headers={"user-agent": BROWSER_UA},
+                peer=NETWORKS[who],
+                context=IngestContext(source="http"),
+            )
+
+    asyncio.run(run())
+
+
+@pytest.fixture
+def scenario(make_analytics, database_url, clock):
+    analytics = make_analytics(database_url)
+    send(analytics, clock, EVENTS)
+    clock.now = utc("2026-11-25 12:00")
+    return analytics
+
+
+def test_every_top_stat_its_previous_value_and_change(scenario):
+    stats = scenario.api.get_dashboard_stats_sync(**DAY)
+    assert (stats.start, stats.end) == ("2026-11-18T00:00:00+00:00", "2026-11-19T00:00:00+00:00")
+    got = stats.to_dict()
+    for name, (value, previous, change) in EXPECTED.items():
+        assert got[name] == {"value": value, "previous": previous, "change": change}, name
+
+
+def test_the_overview_has_the_same_top_stats(scenario):
+    overview = scenario.api.get_overview_sync(10, **DAY)
+    assert overview.stats == scenario.api.get_dashboard_stats_sync(**DAY)
+
+
+def test_bounce_rules_visit_by_visit(scenario):
+    """Each special visit alone, through the ``event`` filter (which selects the visits with
+    that custom event): the rule is visible in the bounce rate of a single visit."""
+    api = scenario.api
+    # A: one page view plus an interactive event is not a bounce.
+    signup = api.get_dashboard_stats_sync(**DAY, event="Signup")
+    assert (signup.visits.value, signup.pageviews.value, signup.bounce_rate.value) == (1, 1, 0.0)
+    # B: one page view plus a non-interactive event is a bounce; its duration still counts
+    # (10:02 - 10:00 = 120 s: only a visit of a single event is 0 s).
+    scroll = api.get_dashboard_stats_sync(**DAY, event="Scroll")
+    assert (scroll.visits.value, scroll.bounce_rate.value) == (1, 100.0)
+    assert scroll.visit_duration.value == 120.0
+    # C: a visit without a page view is a visit, but not a bounce; 0 pv / 1 visit.
+    heartbeat = api.get_dashboard_stats_sync(**DAY, event="Heartbeat")
+    assert (heartbeat.visitors.value, heartbeat.visits.value) == (1, 1)
+    assert (heartbeat.pageviews.value, heartbeat.bounce_rate.value) == (0, 0.0)
+    assert (heartbeat.visit_duration.value, heartbeat.views_per_visit.value) == (0.0, 0.0)
+
+
+def test_a_returning_visitor_is_one_visitor_with_two_visits(scenario):
+    """D's visits (12:00-12:10 and 13:00, 50 min apart on one UTC day): the page filter
+    /docs selects D1 only, / selects A, B, D1 and D2."""
+    api = scenario.api
+    docs = api.get_dashboard_stats_sync(**DAY, page="/docs")
+    assert (docs.visitors.value, docs.visits.value, docs.pageviews.value) == (1, 1, 1)
+    assert docs.visit_duration.value == 600.0  # 12:10 - 12:00
+    home = api.get_dashboard_stats_sync(**DAY, page="/")
+    # Visitors A, B, D = 3; visits A, B, D1, D2 = 4; views of / = 1+1+1+1 = 4;
+    # bounces B and D2 = 2/4 = 50.0 %; duration (60+120+600+0)/4 = 195.0 s.
+    assert (home.visitors.value, home.visits.value, home.pageviews.value) == (3, 4, 4)
+    assert (home.bounce_rate.value, home.visit_duration.value) == (50.0, 195.0)
+
+
+def test_the_timeseries_counts_the_same_visits(scenario):
+    series = scenario.api.get_timeseries_sync(**DAY)
+    assert series.interval == "hour" and len(series.points) == 24
+    busy = {p.bucket[-5:]: (p.visitors, p.visits, p.pageviews) for p in series.points if p.visits}
+    assert busy == {
+        "09:00": (1, 1, 1),  # A: a view and an event
+        "10:00": (1, 1, 1),  # B
+        "11:00": (1, 1, 0),  # C: an event, no page view
+        "12:00": (1, 1, 3),  # D1
+        "13:00": (1, 1, 1),  # D2: the same visitor, another visit
+    }
+
+
+def test_period_edges_are_start_inclusive_end_exclusive(make_analytics, database_url, clock):
+    """A view at 00:00:00 on the 18th belongs to the 18th; one at 23:59:59 on the 17th to
+    the previous period; one at 00:00:00 on the 19th to neither."""
+    analytics = make_analytics(database_url)
+    send(
+        analytics,
+        clock,
+        [
+            ("2026-11-17 23:59:59", "X", "pageview", "/", True),
+            ("2026-11-18 00:00:00", "Y", "pageview", "/", True),
+            ("2026-11-19 00:00:00", "A", "pageview", "/", True),
+        ],
+    )
+    stats = analytics.api.get_dashboard_stats_sync(**DAY)
+    assert (stats.pageviews.value, stats.pageviews.previous, stats.pageviews.change) == (1, 1, 0.0)
+
+
+def test_no_previous_data_means_no_change(make_analytics, database_url, clock):
+    analytics = make_analytics(database_url)
+    send(analytics, clock, [("2026-11-18 09:00", "A", "pageview", "/", True)])
+    stats = analytics.api.get_dashboard_stats_sync(**DAY)
+    assert stats.visitors.to_dict() == {"value": 1, "previous": 0, "change": None}
+    assert stats.bounce_rate.to_dict() == {"value": 100.0, "previous": 0.0, "change": None}
+
+
+def test_realtime_window_is_five_minutes(make_analytics, database_url, clock):
+    """Now is 12:00:00. X's event at 11:55:01 (4 min 59 s ago) counts; Y's at 11:54:59
+    (5 min 1 s ago) does not."""
+    analytics = make_analytics(database_url)
+    send(
+        analytics,
+        clock,
+        [
+            ("2026-11-20 11:54:59", "Y", "pageview", "/", True),
+            ("2026-11-20 11:55:01", "X", "Outbound Link", "/", False),  # any event counts
+        ],
+    )
+    clock.now = utc("2026-11-20 12:00:00")
+    assert analytics.api.get_realtime_visitors_sync().visitors == 1
+    clock.now = utc("2026-11-20 11:59:58")  # Y 4 min 59 s ago, X 4 min 57 s ago
+    assert analytics.api.get_realtime_visitors_sync().visitors == 2
+    clock.now += timedelta(seconds=4)  # 12:00:02: X was 5 min 1 s ago
+    assert analytics.api.get_realtime_visitors_sync().visitors == 0
