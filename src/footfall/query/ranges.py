@@ -50,7 +50,7 @@ class Period:
         local_start, local_end = self.start.astimezone(self.zone), self.end.astimezone(self.zone)
         buckets: list[tuple[str, datetime]] = []
         if self.interval == "hour":
-            moment = self.start.replace(minute=0, second=0, microsecond=0)
+            moment = _local_hour_start(self.start, self.zone)  # not UTC's: see Asia/Kolkata
             while moment < self.end:
                 local = moment.astimezone(self.zone)
                 label = bucket_label(local, "hour")
@@ -101,7 +101,7 @@ def resolve_period(
     if range == "today":
         return _days(range, today, today, zone, "hour")
     if range == "24h":
-        end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        end = _local_hour_start(now, zone) + timedelta(hours=1)
         return Period(range, end - timedelta(hours=24), end, "hour", zone)
     if range in ("7d", "30d"):
         return _days(range, today - timedelta(days=int(range[:-1]) - 1), today, zone, "day")
@@ -139,6 +139,14 @@ def _days(range: str, first: date, last: date, zone: ZoneInfo, interval: Interva
     start = _midnight(first, zone).astimezone(UTC)
     end = _midnight(last + timedelta(days=1), zone).astimezone(UTC)
     return Period(range, start, end, interval, zone)
+
+
+def _local_hour_start(moment: datetime, zone: ZoneInfo) -> datetime:
+    """The UTC instant the local hour of ``moment`` began: not a whole UTC hour in zones
+    off by a half or a quarter hour (Asia/Kolkata +05:30, Asia/Kathmandu +05:45)."""
+    local = moment.astimezone(zone)
+    past = timedelta(minutes=local.minute, seconds=local.second, microseconds=local.microsecond)
+    return moment.astimezone(UTC) - past
 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
