@@ -440,3 +440,56 @@ def test_import_command_refuses_a_bad_file_and_reads_stdin(
     assert result.exit_code == 0, result.output
     assert "Imported 8 page views and 0 custom events." in result.output
     assert count_rows(second_url, "page_view") == 8
+
+
+# -- spreadsheet safety, cell by cell ---------------------------------------------------------
+
+
+def test_every_dangerous_first_character_is_neutralised_and_restored(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Hand-written expectations for each dangerous first character, in text columns and in
+    the id columns (a negative id would start with '-')."""
+    at = datetime(2024, 6, 20, 10, 0, tzinfo=UTC)
+    store = Store(sqlite_url)
+    store.writer.write_now(
+        [
+            _event("pageview", at, path="-1", utm_term="-2.5", visitor_id=-5, session_id=-7),
+            _event("pageview", at, path="=1+1", utm_source="+33 6 12", visitor_id=3),
+            _event("pageview", at, path="@me", utm_medium="\tx", utm_campaign="\ry"),
+            _event("-Signup", at, path="/ok", utm_content="plain", session_id=-(2**63)),
+        ]
+    )
+    body = parse(export_text(store))[1:]
+    column = {name: i for i, name in enumerate(COLUMNS)}
+    cells = [
+        {name: row[column[name]] for name in ("name", "path", "visitor_id", "session_id")}
+        for row in body
+    ]
+    assert cells == [
+        {"name": "pageview", "path": "'-1", "visitor_id": "'-5", "session_id": "'-7"},
+        {"name": "pageview", "path": "'=1+1", "visitor_id": "3", "session_id": "22"},
+        {"name": "pageview", "path": "'@me", "visitor_id": "11", "session_id": "22"},
+        {
+            "name": "'-Signup",
+            "path": "/ok",
+            "visitor_id": "11",
+            "session_id": "'-9223372036854775808",
+        },
+    ]
+    assert body[0][column["utm_term"]] == "'-2.5"
+    assert body[1][column["utm_source"]] == "'+33 6 12"
+    assert body[2][column["utm_medium"]] == "'\tx"
+    assert body[2][column["utm_campaign"]] == "'\ry"
+    assert body[3][column["utm_content"]] == "plain"
+    assert not [cell for row in body for cell in row if cell[:1] in DANGEROUS_START]
+    # Import takes the quote off again: the same ids and text come back.
+    with empty_database("sqlite", tmp_path, "copy.db") as url:
+        copy = Store(url)
+        import_csv(copy, io.StringIO(export_text(store), newline=""))
+        assert everything(copy) == everything(store)
+        with copy.engine.connect() as conn:
+            query = sa.select(page_view.c.visitor_id, page_view.c.session_id)
+            assert (-5, -7) in {tuple(row) for row in conn.execute(query)}
+        copy.close()
+    store.close()
