@@ -8,10 +8,12 @@ grouping, so every consumer (dashboard, JSON API, badge) gets the same numbers.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    Connection,
     Engine,
     Integer,
     Select,
@@ -45,8 +47,17 @@ from footfall.query.results import (
     TopPage,
     TopReferrer,
 )
-from footfall.query.sql import bucket, naive_utc, seconds_between
-from footfall.store.schema import custom_event, page_view
+from footfall.query.rollups import (
+    Split,
+    item_rows,
+    read_state,
+    rollup_rows,
+    split_period,
+    visit_parts,
+    visits_from_parts,
+)
+from footfall.query.sql import bucket, day_label, milliseconds_between, naive_utc
+from footfall.store.schema import custom_event, page_view, rollup_day, rollup_visit_part
 
 REALTIME_WINDOW = timedelta(minutes=5)
 BREAKDOWNS = ("country", "device", "browser", "os")
@@ -55,11 +66,21 @@ BREAKDOWNS = ("country", "device", "browser", "os")
 class Queries:
     """Report queries over one database; every method is synchronous and thread-safe."""
 
-    def __init__(self, engine: Engine, *, timezone: str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        timezone: str,
+        clock: Callable[[], datetime],
+        rollups: bool = True,
+    ) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.timezone = timezone
         self.clock = clock
+        self.rollups = rollups
+        """Read the rollups for the whole days they cover (``False``: raw events only, the
+        reference the rollups are tested against)."""
 
     # -- periods ----------------------------------------------------------------------------
 
@@ -77,10 +98,36 @@ class Queries:
         )
 
     def _earliest(self) -> datetime | None:
-        query = select(func.min(page_view.c.timestamp))
+        """The first page view, or the first rolled-up day with one once raw events of
+        that day have been purged."""
         with self.engine.connect() as conn:
-            first = conn.execute(query).scalar()
-        return first.replace(tzinfo=UTC) if first is not None else None
+            first = conn.execute(select(func.min(page_view.c.timestamp))).scalar()
+            first = first.replace(tzinfo=UTC) if first is not None else None
+            state = read_state(conn) if self.rollups else None
+            if state is None or state.timezone != self.timezone:
+                return first
+            day = conn.execute(
+                select(func.min(rollup_day.c.day)).where(
+                    rollup_day.c.dimension == "", rollup_day.c.pageviews > 0
+                )
+            ).scalar()
+            part_day = conn.execute(
+                select(func.min(rollup_visit_part.c.day)).where(rollup_visit_part.c.pageviews > 0)
+            ).scalar()
+        zone = ZoneInfo(self.timezone)
+        candidates = [first] if first is not None else []
+        candidates += [
+            datetime.combine(d, time(), tzinfo=zone).astimezone(UTC)
+            for d in (day, part_day)
+            if d is not None
+        ]
+        return min(candidates, default=None)
+
+    def _split(self, conn: Connection, period: Period, filters: Filters) -> Split | None:
+        """How to read ``period`` from the rollups, or None to read raw events only."""
+        if not self.rollups or filters:
+            return None
+        return split_period(period, read_state(conn))
 
     # -- top stats --------------------------------------------------------------------------
 
@@ -93,31 +140,36 @@ class Queries:
         """The top stats and the referrer, country, device, browser and OS lists from ONE
         grouping of the period's events into visits (a CTE the database materialises once),
         instead of one grouping per list: the same numbers, several times faster."""
-        visits = self._visits_select(period, filters).cte("visits")
-        totals = self._totals_select(visits).subquery()
-        parts: list[Any] = [
-            select(literal("totals").label("kind"), null().label("value"), *totals.c)
-        ]
-        for attribute in ("source", *BREAKDOWNS):
-            group = self._group_select(visits, attribute, limit).subquery()
-            parts.append(
-                select(
-                    literal(attribute),
-                    group.c.value,
-                    group.c.visitors,
-                    group.c.visits,
-                    null(),
-                    null(),
-                    null(),
-                )
-            )
-        lists: dict[str, list[tuple[str, int, int]]] = {a: [] for a in ("source", *BREAKDOWNS)}
         with self.engine.connect() as conn:
+            split = self._split(conn, period, filters)
+            if split is None:
+                visits = self.visits_select(period, filters).cte("visits")
+            else:
+                visits = visits_from_parts(split).cte("visits")
+            totals = self.totals_select(visits).subquery()
+            parts: list[Any] = [
+                select(literal("totals").label("kind"), null().label("value"), *totals.c)
+            ]
+            for attribute in ("source", *BREAKDOWNS):
+                group = self._group_select(visits, attribute, limit, split).subquery()
+                parts.append(
+                    select(
+                        literal(attribute),
+                        group.c.value,
+                        group.c.visitors,
+                        group.c.visits,
+                        null(),
+                        null(),
+                        null(),
+                    )
+                )
+            lists: dict[str, list[tuple[str, int, int]]] = {a: [] for a in ("source", *BREAKDOWNS)}
             for kind, value, *numbers in conn.execute(union_all(*parts)):
                 if kind == "totals":
-                    current = _totals_row(*numbers)
+                    current = numbers
                 else:
                     lists[kind].append((str(value), int(numbers[0]), int(numbers[1])))
+            current = _totals_row(*self._add_rolled_totals(conn, split, current))
         previous = self._totals(period.previous(), filters)
         return Overview(
             stats=self._stats(period, current, previous),
@@ -146,33 +198,62 @@ class Queries:
         )
 
     def _totals(self, period: Period, filters: Filters) -> dict[str, float]:
-        query = self._totals_select(self._visits(period, filters))
         with self.engine.connect() as conn:
-            return _totals_row(*conn.execute(query).one())
+            split = self._split(conn, period, filters)
+            if split is None:
+                visits = self._visits(period, filters)
+            else:
+                visits = visits_from_parts(split).subquery("visits")
+            row = conn.execute(self.totals_select(visits)).one()
+            return _totals_row(*self._add_rolled_totals(conn, split, row))
 
-    def _totals_select(self, visits: Any) -> Select[Any]:
-        duration = seconds_between(self.dialect, visits.c.first_seen, visits.c.last_seen)
-        bounced = case((and_(visits.c.pageviews == 1, visits.c.interactions == 0), 1), else_=0)
-        return select(
+    def _add_rolled_totals(self, conn: Connection, split: Split | None, row: Any) -> list[Any]:
+        """``row`` (visitors, visits, pageviews, bounces, duration_ms) plus the rollups'."""
+        if split is None:
+            return list(row)
+        rolled = rollup_rows(split, "").subquery()
+        sums = conn.execute(
+            select(
+                *(
+                    func.coalesce(func.sum(rolled.c[name]), 0)
+                    for name in ("visitors", "visits", "pageviews", "bounces", "duration_ms")
+                )
+            )
+        ).one()
+        return [int(a) + int(b) for a, b in zip(row, sums, strict=True)]
+
+    def totals_select(self, visits: Any, group: Any = None) -> Select[Any]:
+        """The one definition of the top stats' sums, over visit rows (``visits_select``):
+        visitors, visits, page views, bounces and total duration; per ``group`` value
+        (labelled ``value``) when given. store/rollups.py keeps the same sums per day."""
+        duration = milliseconds_between(self.dialect, visits.c.first_seen, visits.c.last_seen)
+        sums = select(
             func.count(distinct(visits.c.visitor_id)).label("visitors"),
             func.count().label("visits"),
             func.coalesce(func.sum(visits.c.counted_pageviews), 0).label("pageviews"),
-            func.coalesce(func.sum(bounced), 0).label("bounces"),
-            func.coalesce(func.avg(duration), 0).label("duration"),
+            func.coalesce(func.sum(is_bounce(visits)), 0).label("bounces"),
+            func.coalesce(func.sum(duration), 0).label("duration_ms"),
         )
+        if group is None:
+            return sums
+        return sums.add_columns(group.label("value")).group_by(group)
 
     # -- over time --------------------------------------------------------------------------
 
     def timeseries(self, period: Period, filters: Filters) -> Timeseries:
-        events = self._events(period, filters)
-        label = bucket(self.dialect, events.c.timestamp, period).label("bucket")
-        query = select(
-            label,
-            func.count(distinct(events.c.visitor_id)),
-            func.count(distinct(events.c.session_id)),
-            func.coalesce(func.sum(events.c.counted_pageview), 0),
-        ).group_by(label)
         with self.engine.connect() as conn:
+            split = self._split(conn, period, filters)
+            if split is None:
+                events = self._events(period, filters)
+                label = bucket(self.dialect, events.c.timestamp, period).label("bucket")
+                query = select(
+                    label,
+                    func.count(distinct(events.c.visitor_id)),
+                    func.count(distinct(events.c.session_id)),
+                    func.coalesce(func.sum(events.c.counted_pageview), 0),
+                ).group_by(label)
+            else:
+                query = self._timeseries_combined(split, period)
             found = {row[0]: row[1:] for row in conn.execute(query)}
         points = [
             TimeseriesPoint(name, *(int(v) for v in found.get(name, (0, 0, 0))))
@@ -180,32 +261,85 @@ class Queries:
         ]
         return Timeseries(range=period.range, interval=period.interval, points=points)
 
+    def _timeseries_combined(self, split: Split, period: Period) -> Select[Any]:
+        rolled = rollup_rows(split, "").subquery()
+        parts = visit_parts(split, (self.dialect, period)).subquery()
+        rest = select(
+            parts.c.label,
+            func.count(distinct(parts.c.visitor_id)).label("visitors"),
+            func.count(distinct(parts.c.session_id)).label("visits"),
+            func.sum(parts.c.pageviews).label("pageviews"),
+        ).group_by(parts.c.label)
+        both = union_all(
+            select(
+                day_label(self.dialect, rolled.c.day, period.interval).label("label"),
+                rolled.c.visitors,
+                rolled.c.visits,
+                rolled.c.pageviews,
+            ),
+            rest,
+        ).subquery()
+        return select(
+            both.c.label,
+            func.sum(both.c.visitors),
+            func.sum(both.c.visits),
+            func.sum(both.c.pageviews),
+        ).group_by(both.c.label)
+
     # -- lists ------------------------------------------------------------------------------
 
     def top_pages(self, period: Period, filters: Filters, limit: int = 10) -> list[TopPage]:
-        views = self._table_rows(page_view, period, filters)
-        if filters.page is not None:
-            views = views.where(page_view.c.path == filters.page)
-        rows = views.with_only_columns(
-            page_view.c.path,
-            func.count(distinct(page_view.c.visitor_id)).label("visitors"),
-            func.count().label("pageviews"),
-        ).group_by(page_view.c.path)
-        query = rows.order_by(
-            func.count(distinct(page_view.c.visitor_id)).desc(),
-            func.count().desc(),
-            page_view.c.path,
-        ).limit(limit)
         with self.engine.connect() as conn:
-            top = [tuple(row) for row in conn.execute(query)]
-        sparklines = self._sparklines(period, filters, [path for path, _, _ in top])
-        return [
-            TopPage(path, int(visitors), int(pageviews), sparklines.get(path, []))
-            for path, visitors, pageviews in top
-        ]
+            split = self._split(conn, period, filters)
+            if split is None:
+                views = self._table_rows(page_view, period, filters)
+                if filters.page is not None:
+                    views = views.where(page_view.c.path == filters.page)
+                visitors = func.count(distinct(page_view.c.visitor_id))
+                query = (
+                    views.with_only_columns(page_view.c.path, visitors, func.count())
+                    .group_by(page_view.c.path)
+                    .order_by(visitors.desc(), func.count().desc(), page_view.c.path)
+                    .limit(limit)
+                )
+            else:
+                query = self._items_combined(split, "page", limit)
+            top = [(path, int(v), int(n)) for path, v, n in conn.execute(query)]
+            paths = [path for path, _, _ in top]
+            if split is None:
+                sparklines = self._sparklines(conn, period, filters, paths)
+            else:
+                sparklines = self._sparklines_combined(conn, split, period, paths)
+        return [TopPage(path, v, n, sparklines.get(path, [])) for path, v, n in top]
+
+    def _items_combined(
+        self, split: Split, kind: str, limit: int | None, value: str | None = None
+    ) -> Select[Any]:
+        """Pages or events by visitors then count: rollup rows plus the remainder."""
+        rolled = rollup_rows(split, kind).subquery()
+        items = item_rows(split, kind).subquery()
+        rest = select(
+            items.c.value,
+            func.count(distinct(items.c.visitor_id)).label("visitors"),
+            func.sum(items.c.count).label("count"),
+        ).group_by(items.c.value)
+        count = rolled.c.pageviews if kind == "page" else rolled.c.events
+        if value is not None:
+            rest = rest.where(items.c.value == value)
+        rolled_rows = select(rolled.c.value, rolled.c.visitors, count.label("count"))
+        if value is not None:
+            rolled_rows = rolled_rows.where(rolled.c.value == value)
+        both = union_all(rolled_rows, rest).subquery()
+        visitors, total = func.sum(both.c.visitors), func.sum(both.c.count)
+        query = (
+            select(both.c.value, visitors, total)
+            .group_by(both.c.value)
+            .order_by(visitors.desc(), total.desc(), both.c.value)
+        )
+        return query.limit(limit) if limit is not None else query
 
     def _sparklines(
-        self, period: Period, filters: Filters, paths: list[str]
+        self, conn: Connection, period: Period, filters: Filters, paths: list[str]
     ) -> dict[str, list[int]]:
         if not paths:
             return {}
@@ -216,12 +350,27 @@ class Queries:
             .with_only_columns(page_view.c.path, label, func.count())
             .group_by(page_view.c.path, label)
         )
-        counts: dict[tuple[str, str], int] = {}
-        with self.engine.connect() as conn:
-            for path, name, count in conn.execute(query):
-                counts[(path, name)] = int(count)
-        names = [name for name, _ in period.buckets()]
-        return {path: [counts.get((path, name), 0) for name in names] for path in paths}
+        return _sparkline_lists(period, paths, conn.execute(query))
+
+    def _sparklines_combined(
+        self, conn: Connection, split: Split, period: Period, paths: list[str]
+    ) -> dict[str, list[int]]:
+        if not paths:
+            return {}
+        rolled = rollup_rows(split, "page").subquery()
+        items = item_rows(split, "page", (self.dialect, period)).subquery()
+        both = union_all(
+            select(
+                rolled.c.value,
+                day_label(self.dialect, rolled.c.day, period.interval).label("label"),
+                rolled.c.pageviews.label("count"),
+            ).where(rolled.c.value.in_(paths)),
+            select(items.c.value, items.c.label, items.c.count).where(items.c.value.in_(paths)),
+        ).subquery()
+        query = select(both.c.value, both.c.label, func.sum(both.c.count)).group_by(
+            both.c.value, both.c.label
+        )
+        return _sparkline_lists(period, paths, conn.execute(query))
 
     def top_referrers(self, period: Period, filters: Filters, limit: int = 10) -> list[TopReferrer]:
         return [
@@ -243,33 +392,59 @@ class Queries:
     def _group_visits(
         self, period: Period, filters: Filters, attribute: str, limit: int
     ) -> list[tuple[str, int, int]]:
-        query = self._group_select(self._visits(period, filters), attribute, limit)
         with self.engine.connect() as conn:
+            split = self._split(conn, period, filters)
+            if split is None:
+                visits = self._visits(period, filters)
+            else:
+                visits = visits_from_parts(split).subquery("visits")
+            query = self._group_select(visits, attribute, limit, split)
             return [(str(v), int(a), int(b)) for v, a, b in conn.execute(query)]
 
-    def _group_select(self, visits: Any, attribute: str, limit: int) -> Select[Any]:
+    def _group_select(
+        self, visits: Any, attribute: str, limit: int, split: Split | None = None
+    ) -> Select[Any]:
+        """Visitors and visits per value of a visit attribute; with ``split``, the
+        rollups' rows of the rolled-up days are added to those of ``visits``."""
         empty = DIRECT if attribute == "source" else UNKNOWN
         value = func.coalesce(visits.c[attribute], empty).label("value")
         visitors = func.count(distinct(visits.c.visitor_id))
+        if split is None:
+            return (
+                select(value, visitors.label("visitors"), func.count().label("visits"))
+                .group_by(value)
+                .order_by(visitors.desc(), func.count().desc(), value)
+                .limit(limit)
+            )
+        rolled = rollup_rows(split, attribute).subquery()
+        both = union_all(
+            select(rolled.c.value, rolled.c.visitors, rolled.c.visits),
+            select(value, visitors.label("visitors"), func.count().label("visits")).group_by(value),
+        ).subquery()
+        total_visitors, total_visits = func.sum(both.c.visitors), func.sum(both.c.visits)
         return (
-            select(value, visitors.label("visitors"), func.count().label("visits"))
-            .group_by(value)
-            .order_by(visitors.desc(), func.count().desc(), value)
+            select(both.c.value, total_visitors.label("visitors"), total_visits.label("visits"))
+            .group_by(both.c.value)
+            .order_by(total_visitors.desc(), total_visits.desc(), both.c.value)
             .limit(limit)
         )
 
     def top_events(self, period: Period, filters: Filters, limit: int = 10) -> list[TopEvent]:
-        rows = self._table_rows(custom_event, period, filters)
-        if filters.event is not None:
-            rows = rows.where(custom_event.c.name == filters.event)
-        visitors = func.count(distinct(custom_event.c.visitor_id))
-        query = (
-            rows.with_only_columns(custom_event.c.name, visitors, func.count())
-            .group_by(custom_event.c.name)
-            .order_by(visitors.desc(), func.count().desc(), custom_event.c.name)
-            .limit(limit)
-        )
         with self.engine.connect() as conn:
+            split = self._split(conn, period, filters)
+            if split is None:
+                rows = self._table_rows(custom_event, period, filters)
+                if filters.event is not None:
+                    rows = rows.where(custom_event.c.name == filters.event)
+                visitors = func.count(distinct(custom_event.c.visitor_id))
+                query = (
+                    rows.with_only_columns(custom_event.c.name, visitors, func.count())
+                    .group_by(custom_event.c.name)
+                    .order_by(visitors.desc(), func.count().desc(), custom_event.c.name)
+                    .limit(limit)
+                )
+            else:
+                query = self._items_combined(split, "event", limit)
             return [TopEvent(n, int(v), int(c)) for n, v, c in conn.execute(query)]
 
     def event_properties(
@@ -316,11 +491,16 @@ class Queries:
             return Realtime(visitors=int(conn.execute(query).scalar_one()))
 
     def page_stats(self, path: str, period: Period) -> PageStats:
-        query = select(func.count(), func.count(distinct(page_view.c.visitor_id))).where(
-            page_view.c.path == path, *_in_period(page_view, period)
-        )
         with self.engine.connect() as conn:
-            pageviews, visitors = conn.execute(query).one()
+            split = self._split(conn, period, Filters())
+            if split is None:
+                query = select(func.count(), func.count(distinct(page_view.c.visitor_id))).where(
+                    page_view.c.path == path, *_in_period(page_view, period)
+                )
+                pageviews, visitors = conn.execute(query).one()
+            else:
+                row = conn.execute(self._items_combined(split, "page", None, path)).first()
+                visitors, pageviews = (row[1], row[2]) if row is not None else (0, 0)
         return PageStats(path, period.range, int(pageviews), int(visitors))
 
     # -- building blocks --------------------------------------------------------------------
@@ -357,9 +537,9 @@ class Queries:
         return query
 
     def _visits(self, period: Period, filters: Filters) -> Subquery:
-        return self._visits_select(period, filters).subquery("visits")
+        return self.visits_select(period, filters).subquery("visits")
 
-    def _visits_select(self, period: Period, filters: Filters) -> Select[Any]:
+    def visits_select(self, period: Period, filters: Filters) -> Select[Any]:
         """One row per visit with an event in the period: its visitor, first and last event,
         page views, interactive events and attributes; filtered by ``filters``."""
         columns = (
@@ -424,8 +604,13 @@ class Queries:
         return query
 
 
+def is_bounce(visits: Any) -> Any:
+    """1 for a bounce: a visit with exactly one page view and no interactive event."""
+    return case((and_(visits.c.pageviews == 1, visits.c.interactions == 0), 1), else_=0)
+
+
 def _totals_row(
-    visitors: Any, count: Any, pageviews: Any, bounces: Any, mean_duration: Any
+    visitors: Any, count: Any, pageviews: Any, bounces: Any, duration_ms: Any
 ) -> dict[str, float]:
     count, pageviews = int(count), int(pageviews)
     return {
@@ -433,9 +618,16 @@ def _totals_row(
         "visits": count,
         "pageviews": pageviews,
         "bounce_rate": round(100.0 * int(bounces) / count, 1) if count else 0.0,
-        "visit_duration": round(float(mean_duration), 1),
+        "visit_duration": round(int(duration_ms) / count / 1000, 1) if count else 0.0,
         "views_per_visit": round(pageviews / count, 2) if count else 0.0,
     }
+
+
+def _sparkline_lists(period: Period, paths: list[str], rows: Any) -> dict[str, list[int]]:
+    """Page views per bucket of each path, in the order of the period's buckets."""
+    counts = {(path, name): int(count) for path, name, count in rows}
+    names = [name for name, _ in period.buckets()]
+    return {path: [counts.get((path, name), 0) for name in names] for path in paths}
 
 
 def _in_period(table: Any, period: Period) -> list[Any]:

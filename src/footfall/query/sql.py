@@ -8,7 +8,7 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, case, func, literal
+from sqlalchemy import BigInteger, DateTime, case, cast, func, literal
 from sqlalchemy.sql.elements import ColumnElement
 
 from footfall.query.ranges import Interval, Period
@@ -45,10 +45,21 @@ def bucket(dialect: str, column: Any, period: Period) -> ColumnElement[str]:
     return func.strftime(_SQLITE_FORMATS[interval], column, modifier)
 
 
-def seconds_between(dialect: str, first: Any, last: Any) -> ColumnElement[float]:
+def milliseconds_between(dialect: str, first: Any, last: Any) -> ColumnElement[int]:
+    """Whole milliseconds from ``first`` to ``last``: integers, so that sums of durations
+    are exact however they are split (per day in the rollups, per visit here)."""
     if dialect == "postgresql":
-        return func.extract("epoch", last - first)
-    return (func.julianday(last) - func.julianday(first)) * 86400.0
+        seconds: Any = func.extract("epoch", last - first)
+    else:
+        seconds = (func.julianday(last) - func.julianday(first)) * 86400.0
+    return cast(func.round(seconds * 1000), BigInteger)
+
+
+def day_label(dialect: str, day: Any, interval: Interval) -> ColumnElement[str]:
+    """The bucket label of a stored local day (``rollup_day.day``): the day or its month."""
+    if dialect == "postgresql":
+        return func.to_char(day, _PG_FORMATS[interval])
+    return func.strftime(_SQLITE_FORMATS[interval], day)
 
 
 def _modifier(offset: timedelta) -> str:

@@ -106,3 +106,67 @@ dropped_event = Table(
     Column("count", BigInteger, nullable=False, default=0),
 )
 """Aggregate counts of filtered events: how many and why, never what."""
+
+
+# -- rollups: what the reports read for whole, finished days (store/rollups.py) ---------------
+
+rollup_day = Table(
+    "rollup_day",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("dimension", String(16), nullable=False),
+    Column("value", String(2000), nullable=False),
+    Column("visitors", BigInteger, nullable=False),
+    Column("visits", BigInteger, nullable=False),
+    Column("pageviews", BigInteger, nullable=False),
+    Column("bounces", BigInteger, nullable=False),
+    Column("duration_ms", BigInteger, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Index("ix_rollup_day", "dimension", "day"),
+)
+"""Per local day and per value of one dimension (``""`` for the whole site), the numbers of
+the visitors whose every event fell on that day: they add up across days exactly."""
+
+rollup_visit_part = Table(
+    "rollup_visit_part",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("session_id", BigInteger, nullable=False),
+    Column("visitor_id", BigInteger, nullable=False),
+    Column("first_seen", DateTime, nullable=False),
+    Column("last_seen", DateTime, nullable=False),
+    Column("pageviews", BigInteger, nullable=False),
+    Column("interactions", BigInteger, nullable=False),
+    Column("source", String(300)),
+    Column("country", String(2)),
+    Column("device", String(16)),
+    Column("browser", String(64)),
+    Column("os", String(64)),
+    Index("ix_rollup_visit_part_day", "day"),
+)
+"""Each day's part of every visit of the few visitors seen on more than one day: kept per
+visit, so a range that joins two days counts such a visitor, and a visit that crosses
+midnight, once."""
+
+rollup_visitor_item = Table(
+    "rollup_visitor_item",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("visitor_id", BigInteger, nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("value", String(2000), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Index("ix_rollup_visitor_item_day", "day"),
+)
+"""The pages viewed (``page``) and custom events sent (``event``) per day by the visitors
+of ``rollup_visit_part``, so their distinct count per page and event stays exact."""
+
+rollup_state = Table(
+    "rollup_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("timezone", String(64), nullable=False),
+    Column("first_day", Date, nullable=False),
+    Column("sealed_until", Date, nullable=False),
+)
+"""One row: the local days ``[first_day, sealed_until)`` of ``timezone`` are rolled up."""

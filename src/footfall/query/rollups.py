@@ -1,0 +1,175 @@
+"""Reading a period from the rollups for its whole, finished days and from raw events for
+the rest, with the numbers the raw queries give.
+
+``store/rollups.py`` keeps, per local day, the sums of the visitors seen on that day only
+(``rollup_day``), and the visit parts and pages of the few visitors seen on more than one
+day (``rollup_visit_part``, ``rollup_visitor_item``). A report of a period is then:
+
+    rollup sums over the period's rolled-up days
+    + the same metric over (those visitors' parts on those days  UNION ALL  raw events of
+      the period's other hours), grouped by visit
+
+The two terms never share a visitor or a visit, which is why counts of distinct visitors
+and visits add up; the second term is small (today, yesterday, and the visits that cross
+a midnight), so a report costs in proportion to the days of its period, not its events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Integer, Select, case, func, literal, select, union_all
+
+from footfall.query.ranges import Period
+from footfall.query.sql import bucket, day_label, naive_utc
+from footfall.store.schema import (
+    custom_event,
+    page_view,
+    rollup_day,
+    rollup_state,
+    rollup_visit_part,
+    rollup_visitor_item,
+)
+
+VISIT_ATTRIBUTES = ("source", "country", "device", "browser", "os")
+"""The attributes of a visit, as the visit rows of metrics.py name them."""
+
+
+@dataclass(frozen=True, slots=True)
+class RollupState:
+    timezone: str
+    first_day: date
+    sealed_until: date
+    """The first local day not rolled up yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A period cut into rolled-up local days and raw UTC intervals."""
+
+    days: tuple[date, date]
+    """``[first, end)``: the local days read from the rollups."""
+    raw: tuple[tuple[datetime, datetime], ...]
+    """Naive UTC ``[start, end)`` intervals read from raw events."""
+
+
+def read_state(conn: Connection) -> RollupState | None:
+    row = conn.execute(
+        select(rollup_state.c.timezone, rollup_state.c.first_day, rollup_state.c.sealed_until)
+    ).first()
+    return RollupState(*row) if row is not None else None
+
+
+def split_period(period: Period, state: RollupState | None) -> Split | None:
+    """The rolled-up days of ``period`` and the raw rest, or None when no whole rolled-up
+    day falls inside it (hourly reports, today, or rollups of another time zone)."""
+    if state is None or period.interval == "hour" or state.timezone != period.zone.key:
+        return None
+    local_start = period.start.astimezone(period.zone)
+    first = local_start.date()
+    if local_start.time() != time():
+        first += timedelta(days=1)
+    end = min(period.end.astimezone(period.zone).date(), state.sealed_until)
+    if end <= first:
+        return None
+    sealed_start, sealed_end = local_midnight(first, period), local_midnight(end, period)
+    raw = tuple(
+        (naive_utc(a), naive_utc(b))
+        for a, b in ((period.start, sealed_start), (sealed_end, period.end))
+        if a < b
+    )
+    return Split((first, end), raw)
+
+
+def local_midnight(day: date, period: Period) -> datetime:
+    return datetime.combine(day, time(), tzinfo=period.zone).astimezone(UTC)
+
+
+# -- the parts of a combined query -----------------------------------------------------------
+
+
+def rollup_rows(split: Split, dimension: str) -> Select[Any]:
+    """The ``rollup_day`` rows of one dimension (``""``: the whole site) in the split."""
+    first, end = split.days
+    return select(rollup_day).where(
+        rollup_day.c.dimension == dimension, rollup_day.c.day >= first, rollup_day.c.day < end
+    )
+
+
+def visit_parts(split: Split, label: tuple[str, Period] | None = None) -> Select[Any]:
+    """One row per visit part: the stored parts of the rolled-up days, and each raw event
+    of the raw intervals as a part of its own. Grouped by session, they give the visits.
+    With ``label`` (the dialect and the period), each part also has its bucket's label."""
+    first, end = split.days
+    part = rollup_visit_part.c
+    stored = [
+        part.session_id,
+        part.visitor_id,
+        part.first_seen,
+        part.last_seen,
+        part.pageviews,
+        part.interactions,
+        *(part[a] for a in VISIT_ATTRIBUTES),
+    ]
+    if label is not None:
+        stored.append(day_label(label[0], part.day, label[1].interval).label("label"))
+    parts: list[Select[Any]] = [select(*stored).where(part.day >= first, part.day < end)]
+    for table, is_pageview in ((page_view, True), (custom_event, False)):
+        interaction = (
+            literal(0, Integer) if is_pageview else case((table.c.interactive, 1), else_=0)
+        )
+        raw = [
+            table.c.session_id,
+            table.c.visitor_id,
+            table.c.timestamp.label("first_seen"),
+            table.c.timestamp.label("last_seen"),
+            literal(1 if is_pageview else 0, Integer).label("pageviews"),
+            interaction.label("interactions"),
+            table.c.referrer_source.label("source"),
+            *(table.c[a] for a in VISIT_ATTRIBUTES[1:]),
+        ]
+        if label is not None:
+            raw.append(bucket(label[0], table.c.timestamp, label[1]).label("label"))
+        for start, stop in split.raw:
+            parts.append(select(*raw).where(table.c.timestamp >= start, table.c.timestamp < stop))
+    return union_all(*parts)
+
+
+def visits_from_parts(split: Split) -> Select[Any]:
+    """The visits of the non-rolled-up remainder, shaped like metrics.py's visit rows."""
+    parts = visit_parts(split).subquery("parts")
+    return select(
+        parts.c.session_id,
+        func.min(parts.c.visitor_id).label("visitor_id"),
+        func.min(parts.c.first_seen).label("first_seen"),
+        func.max(parts.c.last_seen).label("last_seen"),
+        func.sum(parts.c.pageviews).label("pageviews"),
+        func.sum(parts.c.pageviews).label("counted_pageviews"),
+        func.sum(parts.c.interactions).label("interactions"),
+        func.max(parts.c.source).label("source"),
+        *(func.min(parts.c[a]).label(a) for a in VISIT_ATTRIBUTES[1:]),
+    ).group_by(parts.c.session_id)
+
+
+def item_rows(split: Split, kind: str, label: tuple[str, Period] | None = None) -> Select[Any]:
+    """``(value, visitor_id, count)`` of the pages viewed (``page``) or events sent
+    (``event``) in the remainder: stored items of the rolled-up days, raw rows otherwise.
+    With ``label`` (the dialect and the period), each row also has its bucket's label."""
+    first, end = split.days
+    item = rollup_visitor_item.c
+    table = page_view if kind == "page" else custom_event
+    column = table.c.path if kind == "page" else table.c.name
+    stored = [item.value, item.visitor_id, item.count]
+    raw = [column.label("value"), table.c.visitor_id, literal(1, Integer).label("count")]
+    if label is not None:
+        dialect, period = label
+        stored.append(day_label(dialect, item.day, period.interval).label("label"))
+        raw.append(bucket(dialect, table.c.timestamp, period).label("label"))
+    parts: list[Select[Any]] = [
+        select(*stored).where(item.kind == kind, item.day >= first, item.day < end)
+    ]
+    for start, stop in split.raw:
+        parts.append(select(*raw).where(table.c.timestamp >= start, table.c.timestamp < stop))
+    return union_all(*parts)
