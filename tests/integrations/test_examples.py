@@ -115,10 +115,16 @@ def test_static_site_with_a_standalone_server(tmp_path: Path) -> None:
         beacon = {"Origin": site, "Content-Type": "text/plain"}
         for page in ("/", "/about.html"):
             body = f'{{"n":"pageview","u":"{site}{page}","r":null}}'
-            assert server.client.post("/api/data/analytics/event", content=body, headers=beacon)
+            response = server.client.post("/api/data/analytics/event", content=body, headers=beacon)
+            # 202 and no X-Footfall-Dropped: stored, not filtered (an httpx response is
+            # always truthy, whatever its status).
+            assert response.status_code == 202, response.text
+            assert "x-footfall-dropped" not in response.headers
+            assert response.content == b""
         click = '{"n":"signup_completed","u":"http://localhost:8080/","p":{"plan":"pro"}}'
         response = server.client.post("/api/data/analytics/event", content=click, headers=beacon)
-        assert response.status_code == 202
+        assert response.status_code == 202, response.text
+        assert "x-footfall-dropped" not in response.headers
         assert response.headers["access-control-allow-origin"] == "*"
         db = server.database_url
         wait_until(lambda: page_views(db) == ["/", "/about.html"], "the page views", server)
