@@ -68,6 +68,9 @@ ANDROID_UA = (
 """Chrome on Android (the engine is Chromium, so not the iPhone Safari of IPHONE_UA)."""
 HIDE_WEBDRIVER = "Object.defineProperty(Navigator.prototype, 'webdriver', {get: () => false});"
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+UPDATE_SCREENSHOTS = "FOOTFALL_UPDATE_SCREENSHOTS"
+"""Set to 1 to write the screenshots into docs/images/; otherwise they go to a temporary
+directory, so a test run leaves the tracked images alone."""
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 Device = Literal["desktop", "phone"]
@@ -385,13 +388,15 @@ def login() -> Callable[[Page, RunningServer], None]:
 
 
 @pytest.fixture
-def screenshot() -> Callable[..., Path]:
-    """``screenshot(page, "dashboard-desktop.png", full_page=False) -> Path`` into
-    docs/images/ (for the documentation; only tests that mean to call it)."""
+def screenshot(tmp_path: Path) -> Callable[..., Path]:
+    """``screenshot(page, "dashboard-desktop.png", full_page=False) -> Path``: into the
+    test's temporary directory, or into docs/images/ (the documentation's) when
+    ``FOOTFALL_UPDATE_SCREENSHOTS=1``; only tests that mean to call it."""
+    directory = IMAGES if os.environ.get(UPDATE_SCREENSHOTS) == "1" else tmp_path / "images"
 
     def take(page: Page, name: str, *, full_page: bool = False) -> Path:
-        IMAGES.mkdir(parents=True, exist_ok=True)
-        path = IMAGES / name
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / name
         page.screenshot(path=str(path), full_page=full_page, animations="disabled")
         return path
 
