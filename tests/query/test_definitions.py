@@ -2,8 +2,10 @@
 worked out by hand, through the real pipeline, on SQLite and PostgreSQL.
 
 The site's time zone is UTC. The period is the custom day 2026-11-18, i.e.
-[Nov 18 00:00, Nov 19 00:00) UTC; the previous period is Nov 17. Each letter is a visitor
-(its own /24 network, so its own visitor id); times are UTC.
+[Nov 18 00:00, Nov 19 00:00) UTC; the previous period is Nov 17. (Nov 18-19, previous
+Nov 16-17, holds the same events, so the same numbers, read by day instead of by hour, and
+so from the rollups once the days are rolled up.) Each letter is a visitor (its own /24
+network, so its own visitor id); times are UTC.
 
 Current period (Nov 18), visit by visit:
   A   09:00 /, 09:01 Signup (interactive)          1 pv,  60 s, NOT a bounce (interactive)
@@ -36,9 +38,13 @@ import pytest
 
 from conftest import BROWSER_UA, ManualClock
 from footfall import IngestContext
+from footfall.store.rollups import roll_up
 
 SITE = "https://example.com"
 DAY = {"from_date": "2026-11-18", "to_date": "2026-11-18"}
+TWO_DAYS = {"from_date": "2026-11-18", "to_date": "2026-11-19"}
+"""Nov 18-19 (previous: Nov 16-17): the same events, so the same numbers, but read by day
+(and so from the rollups, when rolled up) rather than by hour."""
 NETWORKS = {name: f"203.0.{i}.9" for i, name in enumerate("ABCDEFXY", start=1)}
 
 # (UTC time, visitor, event name, path, interactive)
@@ -90,25 +96,40 @@ def send(analytics, clock: ManualClock, events) -> None:  # type: ignore[no-unty
     asyncio.run(run())
 
 
-@pytest.fixture
-def scenario(make_analytics, database_url, clock):
+@pytest.fixture(params=["raw", "rolled up"])
+def scenario(request, make_analytics, database_url, clock):
+    """The events above, read from raw events, or with the finished days rolled up first
+    (Nov 17 .. Nov 24 are final on Nov 25): the same numbers either way."""
     analytics = make_analytics(database_url)
     send(analytics, clock, EVENTS)
     clock.now = utc("2026-11-25 12:00")
+    if request.param == "rolled up":
+        days = roll_up(analytics.store.engine, timezone="UTC", now=clock.now)
+        assert days == 8
     return analytics
 
 
-def test_every_top_stat_its_previous_value_and_change(scenario):
-    stats = scenario.api.get_dashboard_stats_sync(**DAY)
-    assert (stats.start, stats.end) == ("2026-11-18T00:00:00+00:00", "2026-11-19T00:00:00+00:00")
+def assert_expected(stats) -> None:  # type: ignore[no-untyped-def]
     got = stats.to_dict()
     for name, (value, previous, change) in EXPECTED.items():
         assert got[name] == {"value": value, "previous": previous, "change": change}, name
 
 
+def test_every_top_stat_its_previous_value_and_change(scenario):
+    stats = scenario.api.get_dashboard_stats_sync(**DAY)
+    assert (stats.start, stats.end) == ("2026-11-18T00:00:00+00:00", "2026-11-19T00:00:00+00:00")
+    assert_expected(stats)
+
+
+def test_the_same_top_stats_read_by_day(scenario):
+    stats = scenario.api.get_dashboard_stats_sync(**TWO_DAYS)
+    assert (stats.start, stats.end) == ("2026-11-18T00:00:00+00:00", "2026-11-20T00:00:00+00:00")
+    assert_expected(stats)
+
+
 def test_the_overview_has_the_same_top_stats(scenario):
-    overview = scenario.api.get_overview_sync(10, **DAY)
-    assert overview.stats == scenario.api.get_dashboard_stats_sync(**DAY)
+    assert_expected(scenario.api.get_overview_sync(10, **DAY).stats)
+    assert_expected(scenario.api.get_overview_sync(10, **TWO_DAYS).stats)
 
 
 def test_bounce_rules_visit_by_visit(scenario):
@@ -155,6 +176,11 @@ def test_the_timeseries_counts_the_same_visits(scenario):
         "12:00": (1, 1, 3),  # D1
         "13:00": (1, 1, 1),  # D2: the same visitor, another visit
     }
+    days = scenario.api.get_timeseries_sync(**TWO_DAYS)
+    assert [(p.bucket, p.visitors, p.visits, p.pageviews) for p in days.points] == [
+        ("2026-11-18", 4, 5, 6),  # A B C D; A B C D1 D2; 1+1+0+3+1
+        ("2026-11-19", 0, 0, 0),
+    ]
 
 
 def test_period_edges_are_start_inclusive_end_exclusive(make_analytics, database_url, clock):
