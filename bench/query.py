@@ -48,6 +48,7 @@ from footfall.query.filters import DIRECT, UNKNOWN, Filters
 from footfall.query.metrics import BREAKDOWNS, REALTIME_WINDOW, Queries
 from footfall.query.ranges import Period, resolve_period
 from footfall.store import Store
+from footfall.store.rollups import roll_up
 from footfall.store.schema import custom_event, page_view
 
 NOW = datetime(2026, 3, 18, 14, 0, tzinfo=UTC)
@@ -510,11 +511,22 @@ def dashboard_calls(q: Queries, period: Period) -> dict[str, Callable[[], Any]]:
     return calls
 
 
+def build_rollups(name: str, engine: sa.Engine, results: BackendResults) -> None:
+    """Roll up every finished day, as the server does hourly (and on upgrade), and time it."""
+    started = time.perf_counter()
+    days = roll_up(engine, timezone="UTC", now=NOW)
+    seconds = time.perf_counter() - started
+    results.sizes["rollup"] = f"{days} days rolled up in {seconds:.1f} s"
+    say(f"  {name}: rolled up {days} days in {seconds:.1f} s")
+
+
 def time_footfall(
     name: str, engine: sa.Engine, args: argparse.Namespace, explain: bool
 ) -> tuple[BackendResults, dict[str, list[str]]]:
-    q = Queries(engine, timezone="UTC", clock=lambda: NOW)
+    q = Queries(engine, timezone="UTC", clock=lambda: NOW, rollups=not args.raw)
     results = BackendResults(name)
+    if not args.raw:
+        build_rollups(name, engine, results)
     for range in RANGES:
         period = q.period(range)
         timings = {}
@@ -820,6 +832,9 @@ def print_table(plan: Plan, results: list[BackendResults], counts: dict[str, int
         + "; ".join(f"{BACKEND_LABELS[r.name]} {r.sizes.get('size', '?')}" for r in results)
     )
     for r in results:
+        if "rollup" in r.sizes:
+            say(f"rollups, {BACKEND_LABELS[r.name]}: {r.sizes['rollup']}")
+    for r in results:
         if r.name == "duckdb":
             continue
         total = r.total(TARGET_RANGE) or 0.0
@@ -942,6 +957,9 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="skip loading data that is there")
     parser.add_argument("--explain", action="store_true", help="plans of the 3 slowest 30d queries")
     parser.add_argument("--no-duckdb", action="store_true")
+    parser.add_argument(
+        "--raw", action="store_true", help="time the raw reference queries, without rollups"
+    )
     args = parser.parse_args()
     if not args.no_duckdb:
         try:

@@ -17,6 +17,7 @@ from footfall.ingest.event import PAGEVIEW, Event
 from footfall.ingest.pipeline import Draft, IngestContext, Pipeline
 from footfall.store import Store, StoreUnavailable
 from footfall.store.retention import PurgeSummary, purge
+from footfall.store.rollups import Progress, roll_up
 from footfall.web.middleware import PageViewMiddleware, PendingWrites
 from footfall.web.requests import describe_request
 
@@ -104,14 +105,30 @@ class Analytics:
     # -- retention -------------------------------------------------------------------------
 
     def purge(self) -> PurgeSummary:
-        """Delete events older than ``retention_days`` and salts and visits past their 48
-        hours, now. ``async with analytics`` does this hourly; run it from cron (``footfall
-        purge``) when the application has no event loop."""
+        """Roll up the days that are over, then delete events older than ``retention_days``
+        (never a day not rolled up yet) and salts and visits past their 48 hours, now.
+        ``async with analytics`` does this hourly; run it from cron (``footfall purge``)
+        when the application has no event loop."""
+        self.roll_up()
         return purge(
             self.store.engine,
             retention_days=self.config.retention_days,
+            rollup_retention_days=self.config.rollup_retention_days,
             now=self.config.clock(),
             stop=self._purge_stop,
+        )
+
+    def roll_up(self, progress: Progress | None = None) -> int:
+        """Roll up every day that can no longer change (see ``footfall.store.rollups``):
+        what keeps reports of long periods fast. ``purge()`` runs it first. Returns the
+        number of days rolled up."""
+        stop = self._purge_stop
+        return roll_up(
+            self.store.engine,
+            timezone=self.config.timezone,
+            now=self.config.clock(),
+            progress=progress,
+            stop=stop.is_set if stop is not None else None,
         )
 
     def purge_in_background(self) -> None:

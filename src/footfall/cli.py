@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -85,6 +87,16 @@ def _server_options(func: Callable[..., None]) -> Callable[..., None]:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _timezone_option(func: Callable[..., None]) -> Callable[..., None]:
+    """``--timezone`` for maintenance commands: by default the rollups' own."""
+    return click.option(
+        "--timezone",
+        envvar="FOOTFALL_TIMEZONE",
+        default=None,
+        help="IANA time zone of the reports (default: the one the rollups are kept in).",
+    )(func)
 
 
 def _database_option(func: Callable[..., None]) -> Callable[..., None]:
@@ -252,34 +264,91 @@ def _serve(
     type=click.IntRange(1),
     help="Days raw events are kept.",
 )
-def purge(database: str, retention_days: int) -> None:
-    """Delete expired events, salts and visits now.
+@_timezone_option
+def purge(database: str, retention_days: int, timezone: str | None) -> None:
+    """Roll up the days that are over, then delete expired events, salts and visits now.
 
     The server does this hourly by itself; run this from cron when footfall is embedded
     in an application without an event loop (WSGI), or to apply a shorter retention at once.
     """
-    from sqlalchemy.exc import DBAPIError
-
-    from footfall.store import StoreUnavailable
-
-    try:
-        analytics = Analytics(database_url=database, retention_days=retention_days)
-    except ValueError as error:
-        raise click.UsageError(str(error)) from None
-    try:
+    with _opened(database, retention_days=retention_days, timezone=timezone) as analytics:
         summary = analytics.purge()
-    except ValueError as error:  # an unsupported database URL
-        raise click.UsageError(str(error)) from None
-    except (StoreUnavailable, DBAPIError) as error:
-        raise click.ClickException(f"cannot reach the database: {error}") from None
-    finally:
-        analytics.close()
     click.echo(
         f"Deleted {summary.pageviews:,} page views and {summary.custom_events:,} custom events "
         f"older than {retention_days} days, {summary.salts:,} expired salts, "
         f"{summary.visits:,} expired visits and {summary.dropped_counts:,} old dropped-event "
         "counts."
     )
+
+
+@main.command()
+@_database_option
+@_timezone_option
+@click.option("--rebuild", is_flag=True, help="Drop every rollup first and build them all again.")
+def rollup(database: str, timezone: str | None, rebuild: bool) -> None:
+    """Roll up every day that is over (the server does it hourly by itself).
+
+    Reports read these per-day numbers for whole days; run this after upgrading a large
+    database, or with --rebuild after changing the time zone of the reports. An interrupted
+    run resumes where it stopped.
+    """
+    from footfall.store import rollups
+
+    with _opened(database, timezone=timezone) as analytics:
+        if rebuild:
+            rollups.rebuild(analytics.store.engine)
+        with click.progressbar(length=0, label="Rolling up days", show_pos=True) as bar:
+
+            def progress(day: datetime.date, until: datetime.date) -> None:
+                bar.length = max(bar.length or 0, bar.pos + (until - day).days)
+                bar.label = f"Rolling up {day.isoformat()}"
+                bar.update(1)
+
+            days = analytics.roll_up(progress)
+    click.echo(f"Rolled up {days:,} days.")
+
+
+@contextmanager
+def _opened(database: str, *, timezone: str | None, **options: Any) -> Iterator[Analytics]:
+    """An Analytics on ``database`` for a maintenance command, with the database errors
+    told as one line. Without ``timezone``, the one the rollups are kept in (else UTC), so
+    that a command run from cron never rebuilds them in another zone."""
+    from sqlalchemy.exc import DBAPIError
+
+    from footfall.store import StoreUnavailable
+    from footfall.store.database import create_store_engine
+
+    try:
+        if timezone is None:
+            timezone = _rollup_timezone(create_store_engine(database)) or "UTC"
+        analytics = Analytics(database_url=database, timezone=timezone, **options)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    except DBAPIError as error:
+        raise click.ClickException(f"cannot reach the database: {error}") from None
+    try:
+        yield analytics
+    except ValueError as error:  # an unsupported database URL
+        raise click.UsageError(str(error)) from None
+    except (StoreUnavailable, DBAPIError) as error:
+        raise click.ClickException(f"cannot reach the database: {error}") from None
+    finally:
+        analytics.close()
+
+
+def _rollup_timezone(engine: Any) -> str | None:
+    from sqlalchemy import inspect
+
+    from footfall.query.rollups import read_state
+
+    try:
+        if not inspect(engine).has_table("rollup_state"):
+            return None
+        with engine.connect() as conn:
+            state = read_state(conn)
+    finally:
+        engine.dispose()
+    return state.timezone if state is not None else None
 
 
 def _export_range(

@@ -47,6 +47,10 @@ class Config:
     dropped-event counts of those days. At least 1. The purge runs at start and hourly under
     ``async with analytics`` (and so in ``footfall serve``), and on demand with
     ``footfall purge`` or ``analytics.purge()``."""
+    rollup_retention_days: int | None = None
+    """Days the rollups (the per-day numbers every report reads once a day is over) are
+    kept; ``None``, the default, keeps them for ever, so year and all-time reports outlive
+    the raw events. At least ``retention_days`` when set."""
     api_base_path: str = "/api/data"
     """Prefix of the HTTP API: events arrive at ``{api_base_path}/analytics/event``."""
     site_base_path: str = "/pages"
@@ -106,6 +110,13 @@ class Config:
     def __post_init__(self) -> None:
         if self.retention_days < 1:
             raise ValueError(f"retention_days must be at least 1, not {self.retention_days}")
+        if self.rollup_retention_days is not None and (
+            self.rollup_retention_days < self.retention_days
+        ):
+            raise ValueError(
+                f"rollup_retention_days ({self.rollup_retention_days}) must be at least "
+                f"retention_days ({self.retention_days}), or None to keep rollups for ever"
+            )
         for name in ("api_base_path", "site_base_path"):
             value = getattr(self, name)
             if not _BASE_PATH.match(value):

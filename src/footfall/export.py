@@ -59,7 +59,7 @@ import orjson
 from sqlalchemy import Connection, Select, Table, func, select
 
 from footfall.ingest.event import PAGEVIEW, Event
-from footfall.store import Store
+from footfall.store import Store, rollups
 from footfall.store.schema import custom_event, page_view
 
 __all__ = [
@@ -323,8 +323,11 @@ def import_csv(
             file.seek(0)
         origin = file.tell()
         counts = [0, 0]
+        earliest: datetime | None = None
         for event in _read_events(file):
             counts[not event.is_pageview] += 1
+            if earliest is None or event.timestamp < earliest:
+                earliest = event.timestamp
         file.seek(origin)
         batch: list[Event] = []
         for event in _read_events(file):
@@ -334,6 +337,8 @@ def import_csv(
                 batch = []
         if batch:
             _write(store, batch, progress)
+    if earliest is not None:  # days already rolled up are rolled up again, with these
+        rollups.reset(store.engine, earliest)
     return ImportSummary(pageviews=counts[0], custom_events=counts[1])
 
 

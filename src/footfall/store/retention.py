@@ -18,10 +18,21 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column, ColumnElement, Connection, Engine, Table, delete, select
 
-from footfall.store.schema import custom_event, dropped_event, page_view, salt, visit_session
+from footfall.query.rollups import read_state
+from footfall.store.schema import (
+    custom_event,
+    dropped_event,
+    page_view,
+    rollup_day,
+    rollup_visit_part,
+    rollup_visitor_item,
+    salt,
+    visit_session,
+)
 
 SQLITE_PAUSE = 0.1
 """Seconds the SQLite write lock is left free between batches. SQLite's busy handler polls
@@ -39,10 +50,19 @@ class PurgeSummary:
     visits: int
     dropped_counts: int = 0
     """Per-day rows of the dropped-event counters."""
+    rollup_rows: int = 0
+    """Rows of the rollups older than ``rollup_retention_days``."""
 
     @property
     def total(self) -> int:
-        return self.pageviews + self.custom_events + self.salts + self.visits + self.dropped_counts
+        return (
+            self.pageviews
+            + self.custom_events
+            + self.salts
+            + self.visits
+            + self.dropped_counts
+            + self.rollup_rows
+        )
 
 
 def purge(
@@ -50,6 +70,7 @@ def purge(
     *,
     retention_days: int,
     now: datetime,
+    rollup_retention_days: int | None = None,
     batch_size: int = 10_000,
     max_batches: int | None = None,
     pause: float | None = None,
@@ -59,7 +80,9 @@ def purge(
     records past their 48 hours, and dropped-event counts older than the retention.
 
     An event stamped exactly ``now - retention_days`` is kept: the cutoff is exclusive, so
-    "90 days" means the last 90 full days of data are always there. Raw events go in
+    "90 days" means the last 90 full days of data are always there. Raw events of days not
+    rolled up yet are kept whatever their age (they are all a report has of them), and
+    rollups older than ``rollup_retention_days`` go too (``None``: never). Raw events go in
     batches of ``batch_size`` rows, at most ``max_batches`` per table (the rest waits for
     the next run); ``pause`` is the gap between batches (:data:`SQLITE_PAUSE` on SQLite,
     none on PostgreSQL, when ``None``). Setting ``stop`` ends the purge after the current
@@ -73,6 +96,12 @@ def purge(
         pause = SQLITE_PAUSE if engine.dialect.name == "sqlite" else 0.0
     utc_now = now.astimezone(UTC).replace(tzinfo=None)
     cutoff = utc_now - timedelta(days=retention_days)
+    with engine.connect() as conn:
+        state = read_state(conn)
+    if state is not None:
+        zone = ZoneInfo(state.timezone)
+        rolled_until = datetime.combine(state.sealed_until, datetime.min.time(), tzinfo=zone)
+        cutoff = min(cutoff, rolled_until.astimezone(UTC).replace(tzinfo=None))
     # As SaltRepository.ensure: on day D only the salts of D and D-1 are still needed, and
     # a visit last seen before D-1 has an id no remaining salt can reproduce.
     oldest_salt_day = utc_now.date() - timedelta(days=1)
@@ -86,12 +115,17 @@ def purge(
         visit_session.c.last_seen < datetime.combine(oldest_salt_day, datetime.min.time()),
     )
     salts, dropped = batches.delete_small(oldest_salt_day, cutoff.date())
+    rollups = 0
+    if rollup_retention_days is not None:
+        oldest_day = (now - timedelta(days=rollup_retention_days)).date()
+        rollups = batches.delete_rollups(oldest_day)
     return PurgeSummary(
         pageviews=pageviews,
         custom_events=customs,
         salts=salts,
         visits=visits,
         dropped_counts=dropped,
+        rollup_rows=rollups,
     )
 
 
@@ -158,3 +192,13 @@ class _Batches:
                 delete(dropped_event).where(dropped_event.c.day < oldest_dropped_day)
             ).rowcount
         return salts, dropped
+
+    def delete_rollups(self, oldest_day: date) -> int:
+        """Rollup rows of local days before ``oldest_day``: one transaction per table."""
+        deleted = 0
+        for table in (rollup_day, rollup_visit_part, rollup_visitor_item):
+            if self._stopped():
+                break
+            with self._connect() as conn, conn.begin():
+                deleted += conn.execute(delete(table).where(table.c.day < oldest_day)).rowcount
+        return deleted

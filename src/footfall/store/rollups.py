@@ -108,18 +108,25 @@ def roll_up(
     return done
 
 
-def reset(engine: Engine, since: date) -> None:
-    """Forget the rollups from local day ``since`` on, so they are built again from the raw
-    events (after an import into days already rolled up)."""
+def reset(engine: Engine, since: datetime) -> None:
+    """Forget the rollups of the days that raw events from ``since`` on can change, so they
+    are built again (after an import): its local day, and the two before it, whose
+    visitors an imported one may continue. Days whose raw events are already purged keep
+    their rollups: nothing could rebuild them."""
     with _write_connection(engine) as conn, conn.begin():
         state = read_state(conn)
-        if state is None or state.sealed_until <= since:
+        if state is None:
+            return
+        zone = ZoneInfo(state.timezone)
+        first_day = local_day(since - ID_LIFETIME, zone)
+        earliest = _first_event(conn)
+        if earliest is not None:
+            first_day = max(first_day, local_day(earliest.replace(tzinfo=UTC), zone))
+        if state.sealed_until <= first_day:
             return
         for table in (rollup_day, rollup_visit_part, rollup_visitor_item):
-            conn.execute(delete(table).where(table.c.day >= since))
-        conn.execute(
-            update(rollup_state).values(sealed_until=since, first_day=min(state.first_day, since))
-        )
+            conn.execute(delete(table).where(table.c.day >= first_day))
+        conn.execute(update(rollup_state).values(sealed_until=first_day))
 
 
 def rebuild(engine: Engine) -> None:
@@ -271,10 +278,7 @@ def _lock_state(conn: Connection, timezone: str, now: datetime) -> RollupState:
         )
         for table in (rollup_day, rollup_visit_part, rollup_visitor_item, rollup_state):
             conn.execute(delete(table))
-    earliest = [
-        conn.execute(select(func.min(t.c.timestamp))).scalar() for t in (page_view, custom_event)
-    ]
-    first_event = min((e for e in earliest if e is not None), default=None)
+    first_event = _first_event(conn)
     first = (
         local_day(first_event.replace(tzinfo=UTC), zone)
         if first_event is not None
@@ -284,6 +288,14 @@ def _lock_state(conn: Connection, timezone: str, now: datetime) -> RollupState:
         insert(rollup_state).values(id=1, timezone=timezone, first_day=first, sealed_until=first)
     )
     return RollupState(timezone, first, first)
+
+
+def _first_event(conn: Connection) -> datetime | None:
+    """The naive UTC timestamp of the first stored event."""
+    earliest = [
+        conn.execute(select(func.min(t.c.timestamp))).scalar() for t in (page_view, custom_event)
+    ]
+    return min((e for e in earliest if e is not None), default=None)
 
 
 def _last_final_day(zone: ZoneInfo, now: datetime) -> date:

@@ -1,0 +1,209 @@
+"""Rollups: when days are rolled up, what the purge keeps, imports, the time zone, the CLI.
+
+The equality of every report with and without rollups, on generated traffic, is
+tests/query/test_rollup_equality.py; here the numbers are small and worked out by hand.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from conftest import count_rows
+from footfall.cli import main
+from footfall.config import Config
+from footfall.export import export_rows, import_csv, write_csv
+from footfall.ingest.event import Event
+from footfall.query.filters import Filters
+from footfall.query.metrics import Queries
+from footfall.store import Store
+from footfall.store.retention import purge
+from footfall.store.rollups import final_at, roll_up
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def _view(at: datetime, visitor: int, session: int, path: str = "/") -> Event:
+    return Event(
+        name="pageview",
+        timestamp=at,
+        hostname="example.com",
+        path=path,
+        visitor_id=visitor,
+        session_id=session,
+    )
+
+
+def _stats(store: Store, range: str = "all", *, rollups: bool = True, tz: str = "UTC") -> dict:
+    q = Queries(store.engine, timezone=tz, clock=lambda: NOW, rollups=rollups)
+    stats = q.dashboard_stats(q.period(range), Filters())
+    return {name: getattr(stats, name).value for name in ("visitors", "visits", "pageviews")}
+
+
+@pytest.fixture
+def store(database_url):
+    opened = Store(database_url)
+    yield opened
+    opened.close()
+
+
+def test_a_day_is_final_35_minutes_after_the_salt_day_that_ends_last():
+    # UTC: the day's own end, plus the 30 minutes a visit may continue, plus 5 minutes.
+    assert final_at(date(2026, 11, 19), ZoneInfo("UTC")) == datetime(
+        2026, 11, 20, 0, 35, tzinfo=UTC
+    )
+    # New York (UTC-5 in November): the local day ends at 05:00 UTC on the 20th, inside the
+    # UTC day of the 20th, whose ids live until its end: 21st 00:00 UTC, + 35 minutes.
+    assert final_at(date(2026, 11, 19), ZoneInfo("America/New_York")) == datetime(
+        2026, 11, 21, 0, 35, tzinfo=UTC
+    )
+    # Kolkata (UTC+05:30): the local day ends at 18:30 UTC on the 19th: same UTC day.
+    assert final_at(date(2026, 11, 19), ZoneInfo("Asia/Kolkata")) == datetime(
+        2026, 11, 20, 0, 35, tzinfo=UTC
+    )
+
+
+def test_only_final_days_are_rolled_up(store):
+    start = datetime(2026, 11, 17, 10, 0, tzinfo=UTC)
+    store.writer.write_now([_view(start + timedelta(days=d), d, d) for d in range(3)])
+    # The 17th and 18th are final at 00:35 on the 18th and 19th, the 19th at 00:35 on the
+    # 20th; the 20th (today) is not.
+    just_before = datetime(2026, 11, 20, 0, 34, tzinfo=UTC)
+    assert roll_up(store.engine, timezone="UTC", now=just_before) == 2
+    assert roll_up(store.engine, timezone="UTC", now=NOW) == 1
+    assert roll_up(store.engine, timezone="UTC", now=NOW) == 0
+    with store.engine.connect() as conn:
+        days = conn.execute(
+            sa.text("SELECT day, visitors FROM rollup_day WHERE dimension = '' ORDER BY day")
+        ).all()
+    assert [(str(d), v) for d, v in days] == [
+        ("2026-11-17", 1),
+        ("2026-11-18", 1),
+        ("2026-11-19", 1),
+    ]
+
+
+def test_a_visit_across_midnight_counts_once_in_a_range_of_both_days(store):
+    # One visitor, one visit: 23:50 on the 17th and 00:10 on the 18th. The 18th alone has
+    # it once, the 17th alone once, and the two days together once (not twice).
+    late = datetime(2026, 11, 17, 23, 50, tzinfo=UTC)
+    store.writer.write_now([_view(late, 7, 70), _view(late + timedelta(minutes=20), 7, 70, "/b")])
+    roll_up(store.engine, timezone="UTC", now=NOW)
+    q = Queries(store.engine, timezone="UTC", clock=lambda: NOW)
+    both = q.dashboard_stats(q.period(None, "2026-11-17", "2026-11-18"), Filters())
+    assert (both.visitors.value, both.visits.value, both.pageviews.value) == (1, 1, 2)
+    assert both.visit_duration.value == 1200.0  # 20 minutes, across midnight
+    assert both.bounce_rate.value == 0.0  # two page views: not a bounce
+    one = q.dashboard_stats(q.period(None, "2026-11-18", "2026-11-18"), Filters())
+    assert (one.visitors.value, one.visits.value, one.pageviews.value) == (1, 1, 1)
+    assert one.bounce_rate.value == 100.0  # its part on the 18th alone is one page view
+    with store.engine.connect() as conn:
+        parts = conn.execute(sa.text("SELECT count(*) FROM rollup_visit_part")).scalar_one()
+    assert parts == 2  # one part on each day, none in the single-day sums
+
+
+def test_the_purge_keeps_raw_events_of_days_not_rolled_up(store):
+    old = NOW - timedelta(days=100)
+    store.writer.write_now([_view(old, 1, 1), _view(old + timedelta(days=1), 2, 2)])
+    # Rollups exist but stop before both days: the purge must not delete them.
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO rollup_state (id, timezone, first_day, sealed_until) "
+                "VALUES (1, 'UTC', :day, :day)"
+            ),
+            {"day": old.date()},
+        )
+    summary = purge(store.engine, retention_days=90, now=NOW)
+    assert summary.pageviews == 0
+    roll_up(store.engine, timezone="UTC", now=NOW)
+    before = _stats(store, rollups=False)
+    assert before == {"visitors": 2, "visits": 2, "pageviews": 2}
+    assert purge(store.engine, retention_days=90, now=NOW).pageviews == 2
+    assert count_rows_of(store, "page_view") == 0
+    assert _stats(store) == before  # the rollups outlive the raw events
+
+
+def test_rollups_older_than_their_retention_are_purged(store):
+    store.writer.write_now([_view(NOW - timedelta(days=d), d, d) for d in (5, 40)])
+    roll_up(store.engine, timezone="UTC", now=NOW)
+    summary = purge(store.engine, retention_days=30, rollup_retention_days=30, now=NOW)
+    assert summary.pageviews == 1  # the event 40 days old
+    assert summary.rollup_rows > 0
+    with store.engine.connect() as conn:
+        days = conn.execute(
+            sa.text("SELECT DISTINCT day FROM rollup_day WHERE visitors > 0")
+        ).scalars()
+        assert [str(d) for d in days] == [str((NOW - timedelta(days=5)).date())]
+        oldest = conn.execute(sa.text("SELECT min(day) FROM rollup_day")).scalar_one()
+    assert str(oldest) == "2026-10-21"  # 30 days before the 20th: older days are gone
+
+
+def test_rollup_retention_may_not_be_shorter_than_the_raw_retention():
+    with pytest.raises(ValueError, match="rollup_retention_days"):
+        Config(retention_days=90, rollup_retention_days=30)
+
+
+def test_an_import_into_rolled_up_days_rolls_them_up_again(store, tmp_path):
+    day = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+    store.writer.write_now([_view(day, 1, 1)])
+    roll_up(store.engine, timezone="UTC", now=NOW)
+    assert _stats(store) == {"visitors": 1, "visits": 1, "pageviews": 1}
+    # Another visitor's two page views on the same, already rolled-up, day.
+    other = Store(f"sqlite:///{tmp_path / 'other.db'}")
+    other.writer.write_now([_view(day, 2, 2, "/a"), _view(day + timedelta(minutes=1), 2, 2)])
+    text = io.StringIO(newline="")
+    write_csv(export_rows(other), text)
+    other.close()
+    text.seek(0)
+    import_csv(store, text)
+    assert _stats(store) == {"visitors": 2, "visits": 2, "pageviews": 3}
+    assert _stats(store) == _stats(store, rollups=False)
+
+
+def test_a_new_time_zone_rebuilds_the_rollups(store):
+    # 23:30 UTC on the 10th is the 11th in Kolkata (05:00).
+    store.writer.write_now([_view(datetime(2026, 11, 10, 23, 30, tzinfo=UTC), 1, 1)])
+    roll_up(store.engine, timezone="UTC", now=NOW)
+    roll_up(store.engine, timezone="Asia/Kolkata", now=NOW)
+    with store.engine.connect() as conn:
+        zone = conn.execute(sa.text("SELECT timezone FROM rollup_state")).scalar_one()
+        days = conn.execute(
+            sa.text("SELECT day FROM rollup_day WHERE dimension = '' AND visitors > 0")
+        ).scalars()
+        assert [str(d) for d in days] == ["2026-11-11"]
+    assert zone == "Asia/Kolkata"
+    assert _stats(store, tz="Asia/Kolkata") == {"visitors": 1, "visits": 1, "pageviews": 1}
+
+
+def test_footfall_rollup_rolls_up_and_purge_keeps_the_rollups_time_zone(database_url):
+    store = Store(database_url)
+    yesterday = datetime.now(UTC) - timedelta(days=2)
+    store.writer.write_now([_view(yesterday, 1, 1)])
+    store.close()
+    runner = CliRunner()
+    result = runner.invoke(
+        main, ["rollup", "--database", database_url, "--timezone", "Europe/Berlin"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Rolled up" in result.output
+    result = runner.invoke(main, ["purge", "--database", database_url])
+    assert result.exit_code == 0, result.output
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        zone = conn.execute(sa.text("SELECT timezone FROM rollup_state")).scalar_one()
+    engine.dispose()
+    assert zone == "Europe/Berlin"  # the purge did not rebuild them in UTC
+    result = runner.invoke(main, ["rollup", "--database", database_url, "--rebuild"])
+    assert result.exit_code == 0, result.output
+    assert count_rows(database_url, "rollup_day", "WHERE visitors > 0") == 7  # "", 5 attrs, page
+
+
+def count_rows_of(store: Store, table: str) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
