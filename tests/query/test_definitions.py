@@ -36,8 +36,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import BROWSER_UA, ManualClock
-from footfall import IngestContext
+from conftest import BROWSER_UA, ManualClock, empty_database
+from footfall import Analytics, IngestContext
 from footfall.store.rollups import roll_up
 
 SITE = "https://example.com"
@@ -96,17 +96,34 @@ def send(analytics, clock: ManualClock, events) -> None:  # type: ignore[no-unty
     asyncio.run(run())
 
 
-@pytest.fixture(params=["raw", "rolled up"])
-def scenario(request, make_analytics, database_url, clock):
-    """The events above, read from raw events, or with the finished days rolled up first
-    (Nov 17 .. Nov 24 are final on Nov 25): the same numbers either way."""
-    analytics = make_analytics(database_url)
-    send(analytics, clock, EVENTS)
-    clock.now = utc("2026-11-25 12:00")
-    if request.param == "rolled up":
-        days = roll_up(analytics.store.engine, timezone="UTC", now=clock.now)
-        assert days == 8
-    return analytics
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(
+            (kind, mode),
+            id=f"{mode}-{kind}",
+            marks=[pytest.mark.postgres] if kind == "postgresql" else [],
+        )
+        for kind in ("sqlite", "postgresql")
+        for mode in ("raw", "rolled up")
+    ],
+)
+def scenario(request, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The events above, loaded once per backend, read from raw events or with the finished
+    days rolled up first (Nov 17 .. Nov 24 are final on Nov 25): the same numbers either
+    way. The tests only read it."""
+    kind, mode = request.param
+    clock = ManualClock()
+    with empty_database(kind, tmp_path_factory.mktemp("definitions")) as url:
+        analytics = Analytics(database_url=url, clock=clock)
+        try:
+            send(analytics, clock, EVENTS)
+            clock.now = utc("2026-11-25 12:00")
+            if mode == "rolled up":
+                assert roll_up(analytics.store.engine, timezone="UTC", now=clock.now) == 8
+            yield analytics
+        finally:
+            analytics.close()
 
 
 def assert_expected(stats) -> None:  # type: ignore[no-untyped-def]
