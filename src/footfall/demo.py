@@ -21,8 +21,8 @@ from typing import Generic, TypeVar
 from sqlalchemy import delete, func, select
 
 from footfall.ingest.event import PAGEVIEW, Event
-from footfall.store import Store
-from footfall.store.schema import custom_event, dropped_event, page_view, visit_session
+from footfall.store import Store, rollups
+from footfall.store.schema import custom_event, dropped_event, page_view, visit, visit_session
 
 __all__ = ["DemoSummary", "generate_demo"]
 
@@ -760,7 +760,8 @@ def count_pageviews(store: Store) -> int:
 
 
 def clear_events(store: Store) -> None:
-    """Delete every event and visit (for ``footfall demo --reset``)."""
+    """Delete every event, visit and rollup (for ``footfall demo --reset``)."""
     with store.engine.begin() as conn:
-        for table in (page_view, custom_event, visit_session, dropped_event):
+        for table in (page_view, custom_event, visit, visit_session, dropped_event):
             conn.execute(delete(table))
+    rollups.rebuild(store.engine)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Connection, Integer, Select, case, func, literal, select, union_all
@@ -31,6 +32,7 @@ from footfall.store.schema import (
     rollup_state,
     rollup_visit_part,
     rollup_visitor_item,
+    visit,
 )
 
 VISIT_ATTRIBUTES = ("source", "country", "device", "browser", "os")
@@ -49,8 +51,8 @@ class RollupState:
 class Split:
     """A period cut into rolled-up local days and raw UTC intervals."""
 
-    days: tuple[date, date]
-    """``[first, end)``: the local days read from the rollups."""
+    days: tuple[date, date] | None
+    """``[first, end)``: the local days read from the rollups (None: none)."""
     raw: tuple[tuple[datetime, datetime], ...]
     """Naive UTC ``[start, end)`` intervals read from raw events."""
 
@@ -62,18 +64,19 @@ def read_state(conn: Connection) -> RollupState | None:
     return RollupState(*row) if row is not None else None
 
 
-def split_period(period: Period, state: RollupState | None) -> Split | None:
-    """The rolled-up days of ``period`` and the raw rest, or None when no whole rolled-up
-    day falls inside it (hourly reports, today, or rollups of another time zone)."""
-    if state is None or period.interval == "hour" or state.timezone != period.zone.key:
-        return None
+def split_period(period: Period, state: RollupState | None) -> Split:
+    """The rolled-up days of ``period`` and the rest, read from visits and raw events
+    (all of it for today, or when the rollups are kept in another time zone)."""
+    whole = Split(None, ((naive_utc(period.start), naive_utc(period.end)),))
+    if state is None or state.timezone != period.zone.key:
+        return whole
     local_start = period.start.astimezone(period.zone)
     first = local_start.date()
     if local_start.time() != time():
         first += timedelta(days=1)
     end = min(period.end.astimezone(period.zone).date(), state.sealed_until)
     if end <= first:
-        return None
+        return whole
     sealed_start, sealed_end = local_midnight(first, period), local_midnight(end, period)
     raw = tuple(
         (naive_utc(a), naive_utc(b))
@@ -92,49 +95,88 @@ def local_midnight(day: date, period: Period) -> datetime:
 
 def rollup_rows(split: Split, dimension: str) -> Select[Any]:
     """The ``rollup_day`` rows of one dimension (``""``: the whole site) in the split."""
-    first, end = split.days
+    first, end = split.days or (date.min, date.min)
     return select(rollup_day).where(
         rollup_day.c.dimension == dimension, rollup_day.c.day >= first, rollup_day.c.day < end
     )
 
 
 def visit_parts(split: Split, label: tuple[str, Period] | None = None) -> Select[Any]:
-    """One row per visit part: the stored parts of the rolled-up days, and each raw event
-    of the raw intervals as a part of its own. Grouped by session, they give the visits.
-    With ``label`` (the dialect and the period), each part also has its bucket's label."""
-    first, end = split.days
-    part = rollup_visit_part.c
-    stored = [
-        part.session_id,
-        part.visitor_id,
-        part.first_seen,
-        part.last_seen,
-        part.pageviews,
-        part.interactions,
-        *(part[a] for a in VISIT_ATTRIBUTES),
-    ]
-    if label is not None:
-        stored.append(day_label(label[0], part.day, label[1].interval).label("label"))
-    parts: list[Select[Any]] = [select(*stored).where(part.day >= first, part.day < end)]
-    for table, is_pageview in ((page_view, True), (custom_event, False)):
-        interaction = (
-            literal(0, Integer) if is_pageview else case((table.c.interactive, 1), else_=0)
-        )
-        raw = [
-            table.c.session_id,
-            table.c.visitor_id,
-            table.c.timestamp.label("first_seen"),
-            table.c.timestamp.label("last_seen"),
-            literal(1 if is_pageview else 0, Integer).label("pageviews"),
-            interaction.label("interactions"),
-            table.c.referrer_source.label("source"),
-            *(table.c[a] for a in VISIT_ATTRIBUTES[1:]),
+    """One row per visit part: the stored parts of the rolled-up days; for the rest, the
+    ``visit`` rows of the visits inside it and, for the few that cross its edges, each of
+    their events inside it as a part of its own. Grouped by session, they give the visits.
+    With ``label`` (the dialect and the period), each part also has its bucket's label, and
+    the rest is cut at the buckets' edges so that a whole visit lies in one bucket."""
+    parts: list[Select[Any]] = []
+    if split.days is not None:
+        first, end = split.days
+        part = rollup_visit_part.c
+        stored = [
+            part.session_id,
+            part.visitor_id,
+            part.first_seen,
+            part.last_seen,
+            part.pageviews,
+            part.interactions,
+            *(part[a] for a in VISIT_ATTRIBUTES),
         ]
         if label is not None:
-            raw.append(bucket(label[0], table.c.timestamp, label[1]).label("label"))
-        for start, stop in split.raw:
-            parts.append(select(*raw).where(table.c.timestamp >= start, table.c.timestamp < stop))
+            stored.append(day_label(label[0], part.day, label[1].interval).label("label"))
+        parts.append(select(*stored).where(part.day >= first, part.day < end))
+    intervals = split.raw if label is None else _cut_at_buckets(split.raw, label[1])
+    for start, stop in intervals:
+        v = visit.c
+        whole = [
+            v.session_id,
+            v.visitor_id,
+            v.first_seen,
+            v.last_seen,
+            v.pageviews,
+            v.interactions,
+            *(v[a] for a in VISIT_ATTRIBUTES),
+        ]
+        if label is not None:
+            whole.append(bucket(label[0], v.first_seen, label[1]).label("label"))
+        inside = (v.first_seen >= start) & (v.last_seen < stop)
+        parts.append(select(*whole).where(v.last_seen >= start, inside))
+        crossing = select(v.session_id).where(v.last_seen >= start, v.first_seen < stop, ~inside)
+        for table, is_pageview in ((page_view, True), (custom_event, False)):
+            interaction = (
+                literal(0, Integer) if is_pageview else case((table.c.interactive, 1), else_=0)
+            )
+            raw = [
+                table.c.session_id,
+                table.c.visitor_id,
+                table.c.timestamp.label("first_seen"),
+                table.c.timestamp.label("last_seen"),
+                literal(1 if is_pageview else 0, Integer).label("pageviews"),
+                interaction.label("interactions"),
+                table.c.referrer_source.label("source"),
+                *(table.c[a] for a in VISIT_ATTRIBUTES[1:]),
+            ]
+            if label is not None:
+                raw.append(bucket(label[0], table.c.timestamp, label[1]).label("label"))
+            parts.append(
+                select(*raw).where(
+                    table.c.timestamp >= start,
+                    table.c.timestamp < stop,
+                    table.c.session_id.in_(crossing),
+                )
+            )
     return union_all(*parts)
+
+
+def _cut_at_buckets(
+    intervals: tuple[tuple[datetime, datetime], ...], period: Period
+) -> list[tuple[datetime, datetime]]:
+    """``intervals`` cut where the period's buckets (hours, days, months) begin."""
+    edges = sorted(naive_utc(local) for _, local in period.buckets())
+    cut: list[tuple[datetime, datetime]] = []
+    for start, stop in intervals:
+        inner = [e for e in edges if start < e < stop]
+        bounds = [start, *inner, stop]
+        cut.extend(pairwise(bounds))
+    return cut
 
 
 def visits_from_parts(split: Split) -> Select[Any]:
@@ -157,7 +199,7 @@ def item_rows(split: Split, kind: str, label: tuple[str, Period] | None = None) 
     """``(value, visitor_id, count)`` of the pages viewed (``page``) or events sent
     (``event``) in the remainder: stored items of the rolled-up days, raw rows otherwise.
     With ``label`` (the dialect and the period), each row also has its bucket's label."""
-    first, end = split.days
+    first, end = split.days or (date.min, date.min)
     item = rollup_visitor_item.c
     table = page_view if kind == "page" else custom_event
     column = table.c.path if kind == "page" else table.c.name

@@ -31,6 +31,7 @@ from footfall.store.schema import (
     rollup_visit_part,
     rollup_visitor_item,
     salt,
+    visit,
     visit_session,
 )
 
@@ -109,6 +110,7 @@ def purge(
 
     pageviews = batches.delete(page_view, page_view.c.id, page_view.c.timestamp < cutoff)
     customs = batches.delete(custom_event, custom_event.c.id, custom_event.c.timestamp < cutoff)
+    batches.delete(visit, visit.c.session_id, visit.c.last_seen < cutoff)
     visits = batches.delete(
         visit_session,
         visit_session.c.visitor_id,

@@ -90,6 +90,35 @@ visit_session = Table(
 )
 """The latest visit of each visitor id: what lets a visit continue across workers and restarts."""
 
+visit = Table(
+    "visit",
+    metadata,
+    Column("session_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("visitor_id", BigInteger, nullable=False),
+    Column("first_seen", DateTime, nullable=False),
+    Column("last_seen", DateTime, nullable=False),
+    Column("pageviews", Integer, nullable=False),
+    Column("interactions", Integer, nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("entry_page", String(2000)),
+    Column("exit_page", String(2000)),
+    Column("hostname", String(253)),
+    Column("source", String(300)),
+    Column("referrer", String(2000)),
+    Column("utm_source", String(300)),
+    Column("utm_medium", String(300)),
+    Column("utm_campaign", String(300)),
+    Column("utm_content", String(300)),
+    Column("utm_term", String(300)),
+    Column("country", String(2)),
+    Column("device", String(16)),
+    Column("browser", String(64)),
+    Column("os", String(64)),
+    Index("ix_visit_last_seen", "last_seen"),
+)
+"""One row per visit, written by the writer in the same transaction as the visit's events:
+what reports of days not rolled up yet read instead of regrouping their events."""
+
 salt = Table(
     "salt",
     metadata,

@@ -28,8 +28,10 @@ from footfall.store.schema import (
     custom_event,
     dropped_event,
     page_view,
+    visit,
     visit_session,
 )
+from footfall.store.visits import VISIT_COLUMNS, visit_rows, visit_upsert_suffix
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ class BatchWriter:
             " last_seen = excluded.last_seen"
             " WHERE visit_session.last_seen <= excluded.last_seen",
         )
+        self._visit_insert = _FastInsert(engine, visit, VISIT_COLUMNS, visit_upsert_suffix())
         self._dropped_upsert = _dropped_upsert(self._dialect)
         self._thread: BatchThread[Event, StoreUnavailable | None] = BatchThread(
             "footfall-writer",
@@ -126,6 +129,8 @@ class BatchWriter:
             (e.visitor_id, e.session_id, self._visit_upsert.timestamp(e.timestamp))
             for e in _latest_visits(events)
         ]
+        # Rounds of at most one row per visit: one statement may not update a row twice.
+        rounds = visit_rows(events, self._visit_insert.timestamp, self._visit_insert.cut)
         options = {"sqlite_begin": "IMMEDIATE"} if self._dialect == "sqlite" else {}
         with self._engine.connect().execution_options(**options) as conn, conn.begin():
             if pageviews:
@@ -134,6 +139,8 @@ class BatchWriter:
                 self._custom_insert.execute(conn, customs)
             if visits:
                 self._visit_upsert.execute(conn, visits)
+            for rows in rounds:
+                self._visit_insert.execute(conn, rows)
             if dropped:
                 conn.execute(
                     self._dropped_upsert,
@@ -175,6 +182,7 @@ class _FastInsert:
         self._columns = tuple(
             (name, getattr(table.c[name].type, "length", None)) for name in columns
         )
+        self._lengths = dict(self._columns)
         self._sqlite = engine.dialect.name == "sqlite"
         marker = "?" if self._sqlite else "%s"  # sqlite3 is qmark, psycopg is format
         quote = engine.dialect.identifier_preparer.quote
@@ -203,18 +211,22 @@ class _FastInsert:
 
     def event_values(self, event: Event) -> tuple[Any, ...]:
         values = []
-        for column, length in self._columns:
+        for column, _ in self._columns:
             if column == "timestamp":
                 values.append(self.timestamp(event.timestamp))
             elif column == "properties":
                 props = event.properties
                 values.append(orjson.dumps(props).decode() if props else None)
             else:
-                value = getattr(event, column)
-                if length is not None and value is not None and len(value) > length:
-                    value = value[:length]
-                values.append(value)
+                values.append(self.cut(column, getattr(event, column)))
         return tuple(values)
+
+    def cut(self, column: str, value: Any) -> Any:
+        """``value`` cut to the length of ``column``, as the database would refuse it."""
+        length = self._lengths.get(column)
+        if length is not None and value is not None and len(value) > length:
+            return value[:length]
+        return value
 
     def timestamp(self, moment: datetime) -> Any:
         naive = _naive_utc(moment)
