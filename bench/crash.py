@@ -35,12 +35,16 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
+
+from footfall.store import rollups
+from footfall.store.visits import VISIT_COLUMNS, recount_sql
 
 HOST = "127.0.0.1"
 EVENT_PATH = "/api/data/analytics/event"
@@ -95,6 +99,9 @@ class CrashResult:
     unexpected: list[str] = field(default_factory=list)
     """Stored paths that were neither acknowledged nor left unanswered (refused, or never
     sent): must be empty."""
+    derived_differences: list[str] = field(default_factory=list)
+    """Where the visits and rollups differ from a recount of the raw events after the
+    kill: must be empty (they are written in the events' transactions)."""
 
     @property
     def problems(self) -> list[str]:
@@ -106,6 +113,7 @@ class CrashResult:
             found.append(f"{len(self.duplicated)} events stored twice: {self.duplicated[:5]}")
         if self.unexpected:
             found.append(f"{len(self.unexpected)} unexpected rows: {self.unexpected[:5]}")
+        found.extend(self.derived_differences)
         return found
 
     @property
@@ -328,6 +336,52 @@ def stored_paths(database_url: str, prefix: str) -> Counter[str]:
         engine.dispose()
 
 
+def derived_differences(database_url: str) -> list[str]:
+    """Compare the ``visit`` table, and the rollups, with a recount from the raw events."""
+    engine = sa.create_engine(reader_url(database_url))
+    problems = []
+    try:
+        columns = ", ".join(VISIT_COLUMNS)
+        with engine.connect() as conn:
+            kept = Counter(tuple(r) for r in conn.execute(sa.text(f"SELECT {columns} FROM visit")))
+            recount = Counter(tuple(r) for r in conn.execute(sa.text(recount_sql())))
+        if kept != recount:
+            problems.append(
+                f"visit: {sum((kept - recount).values())} rows differ from a recount, "
+                f"{sum((recount - kept).values())} missing"
+            )
+        tables = ("rollup_day", "rollup_visit_part", "rollup_visitor_item")
+
+        with engine.connect() as conn:
+            state = conn.execute(sa.text("SELECT timezone, sealed_until FROM rollup_state")).first()
+
+        def snapshot() -> dict[str, Counter[tuple[Any, ...]]]:
+            """The rows of the days rolled up before the check."""
+            with engine.connect() as conn:
+                return {
+                    t: Counter(
+                        map(
+                            tuple,
+                            conn.execute(
+                                sa.text(f"SELECT * FROM {t} WHERE day < :until"),
+                                {"until": state[1]},
+                            ),
+                        )
+                    )
+                    for t in tables
+                }
+
+        if state is not None:
+            before = snapshot()
+            rollups.rebuild(engine)
+            rollups.roll_up(engine, timezone=state[0], now=datetime.now(UTC))
+            after = snapshot()
+            problems.extend(f"{t}: differs from a recount" for t in tables if before[t] != after[t])
+    finally:
+        engine.dispose()
+    return problems
+
+
 def describe_database(database_url: str) -> str:
     """Kind and version of the database, e.g. ``postgresql 15.8``."""
     engine = sa.create_engine(reader_url(database_url))
@@ -411,6 +465,7 @@ def run_crash_round(
         kill_reason=load.kill_reason,
         duplicated=sorted((p for p, n in stored.items() if n > 1), key=_path_number),
         unexpected=sorted(stored.keys() - load.acknowledged - answered_nothing, key=_path_number),
+        derived_differences=derived_differences(database_url),
     )
 
 

@@ -243,6 +243,8 @@ class Queries:
     def timeseries(self, period: Period, filters: Filters) -> Timeseries:
         with self.engine.connect() as conn:
             split = self._split(conn, period, filters)
+            if split is not None and period.interval == "hour":  # rollups have no hours
+                split = Split(None, ((naive_utc(period.start), naive_utc(period.end)),))
             if split is None:
                 events = self._events(period, filters)
                 label = bucket(self.dialect, events.c.timestamp, period).label("bucket")

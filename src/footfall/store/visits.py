@@ -133,6 +133,11 @@ def rebuild_sql() -> str:
     """SQL that fills an empty ``visit`` table from the raw events, the same rows the
     writer keeps (entry and exit page by time): one INSERT ... SELECT grouped by visit, run
     by the migration that creates the table and by ``rebuild``."""
+    return f"INSERT INTO visit ({', '.join(VISIT_COLUMNS)}) {recount_sql()}"
+
+
+def recount_sql() -> str:
+    """A SELECT of the ``visit`` rows the raw events make, in ``VISIT_COLUMNS`` order."""
     events = {"source": "referrer_source"}
     attributes = ", ".join(events.get(a, a) for a in _ATTRIBUTES)
     first_page = (
@@ -140,7 +145,6 @@ def rebuild_sql() -> str:
         "ORDER BY p.timestamp {0}, p.id {0} LIMIT 1)"
     )
     return f"""
-        INSERT INTO visit ({", ".join(VISIT_COLUMNS)})
         SELECT e.session_id, min(e.visitor_id), min(e.timestamp), max(e.timestamp),
             sum(e.is_pageview), sum(e.interaction), sum(1 - e.is_pageview),
             {first_page.format("ASC")}, {first_page.format("DESC")},
