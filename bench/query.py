@@ -49,7 +49,8 @@ from footfall.query.metrics import BREAKDOWNS, REALTIME_WINDOW, Queries
 from footfall.query.ranges import Period, resolve_period
 from footfall.store import Store
 from footfall.store.rollups import roll_up
-from footfall.store.schema import custom_event, page_view
+from footfall.store.schema import custom_event, page_view, visit
+from footfall.store.visits import rebuild as rebuild_visits
 
 NOW = datetime(2026, 3, 18, 14, 0, tzinfo=UTC)
 """A Wednesday afternoon: the end of the generated traffic and the clock of the queries."""
@@ -476,6 +477,9 @@ class BackendResults:
     timings: dict[str, dict[str, Timing]] = field(default_factory=dict)
     """range -> query -> timing"""
     sizes: dict[str, str] = field(default_factory=dict)
+    page: dict[str, float] = field(default_factory=dict)
+    """range -> ms of the queries the dashboard page issues (its one-pass overview in
+    place of the separate top stats and visit lists)."""
 
     def total(self, range: str) -> float | None:
         found = self.timings.get(range)
@@ -512,7 +516,16 @@ def dashboard_calls(q: Queries, period: Period) -> dict[str, Callable[[], Any]]:
 
 
 def build_rollups(name: str, engine: sa.Engine, results: BackendResults) -> None:
-    """Roll up every finished day, as the server does hourly (and on upgrade), and time it."""
+    """Build the visits (as the upgrade's migration does: the events were loaded around
+    the writer) and roll up every finished day (as the server does hourly), timing both."""
+    with engine.connect() as conn:
+        kept = conn.execute(sa.select(sa.func.count()).select_from(visit)).scalar_one()
+    if not kept:
+        started = time.perf_counter()
+        rebuild_visits(engine)
+        seconds = time.perf_counter() - started
+        results.sizes["visits"] = f"visit table built from the events in {seconds:.1f} s"
+        say(f"  {name}: built the visit table in {seconds:.1f} s")
     started = time.perf_counter()
     days = roll_up(engine, timezone="UTC", now=NOW)
     seconds = time.perf_counter() - started
@@ -536,6 +549,13 @@ def time_footfall(
         results.timings[range] = timings
         cells = " ".join(f"{k}={v.cell()}" for k, v in timings.items())
         say(f"  {name} {range}: total {results.total(range):,.0f} ms | {cells}")
+        overview = measure(lambda p=period: q.overview(p, Filters()), args.runs, cap)
+        page_queries = ("timeseries", "top_pages", "top_events", "realtime")
+        results.page[range] = overview.ms + sum(timings[k].ms for k in page_queries)
+        say(
+            f"  {name} {range}: dashboard page's queries {results.page[range]:,.0f} ms "
+            f"(overview {overview.ms:,.0f} ms)"
+        )
     plans = explain_slowest(q, name, results.timings[TARGET_RANGE]) if explain else {}
     return results, plans
 
@@ -832,8 +852,14 @@ def print_table(plan: Plan, results: list[BackendResults], counts: dict[str, int
         + "; ".join(f"{BACKEND_LABELS[r.name]} {r.sizes.get('size', '?')}" for r in results)
     )
     for r in results:
-        if "rollup" in r.sizes:
-            say(f"rollups, {BACKEND_LABELS[r.name]}: {r.sizes['rollup']}")
+        for key in ("visits", "rollup"):
+            if key in r.sizes:
+                say(f"{key}, {BACKEND_LABELS[r.name]}: {r.sizes[key]}")
+    if any(r.page for r in results):
+        say("the dashboard page's queries (overview, timeseries, top pages, top events, realtime)")
+        for range in RANGES:
+            cells = [f"{r.page[range]:,.0f}" if r.page else "" for r in results]
+            say(f"{range:<20}" + "".join(f"{c:>{width}}" for c in cells))
     for r in results:
         if r.name == "duckdb":
             continue
