@@ -101,12 +101,15 @@ def rollup_rows(split: Split, dimension: str) -> Select[Any]:
     )
 
 
-def visit_parts(split: Split, label: tuple[str, Period] | None = None) -> Select[Any]:
+def visit_parts(
+    split: Split, label: tuple[str, Period] | None = None, *, whole: bool = True
+) -> Select[Any]:
     """One row per visit part: the stored parts of the rolled-up days; for the rest, the
     ``visit`` rows of the visits inside it and, for the few that cross its edges, each of
     their events inside it as a part of its own. Grouped by session, they give the visits.
     With ``label`` (the dialect and the period), each part also has its bucket's label, and
-    the rest is cut at the buckets' edges so that a whole visit lies in one bucket."""
+    the rest is cut at the buckets' edges so that a whole visit lies in one bucket. Without
+    ``whole``, the ``visit`` rows are left out (``whole_visits`` gives them)."""
     parts: list[Select[Any]] = []
     if split.days is not None:
         first, end = split.days
@@ -126,7 +129,7 @@ def visit_parts(split: Split, label: tuple[str, Period] | None = None) -> Select
     intervals = split.raw if label is None else _cut_at_buckets(split.raw, label[1])
     for start, stop in intervals:
         v = visit.c
-        whole = [
+        columns = [
             v.session_id,
             v.visitor_id,
             v.first_seen,
@@ -136,9 +139,10 @@ def visit_parts(split: Split, label: tuple[str, Period] | None = None) -> Select
             *(v[a] for a in VISIT_ATTRIBUTES),
         ]
         if label is not None:
-            whole.append(bucket(label[0], v.first_seen, label[1]).label("label"))
+            columns.append(bucket(label[0], v.first_seen, label[1]).label("label"))
         inside = (v.first_seen >= start) & (v.last_seen < stop)
-        parts.append(select(*whole).where(v.last_seen >= start, inside))
+        if whole:
+            parts.append(select(*columns).where(v.last_seen >= start, inside))
         crossing = select(v.session_id).where(v.last_seen >= start, v.first_seen < stop, ~inside)
         for table, is_pageview in ((page_view, True), (custom_event, False)):
             interaction = (
@@ -179,10 +183,12 @@ def _cut_at_buckets(
     return cut
 
 
-def visits_from_parts(split: Split) -> Select[Any]:
-    """The visits of the non-rolled-up remainder, shaped like metrics.py's visit rows."""
-    parts = visit_parts(split).subquery("parts")
-    return select(
+def visits_from_parts(split: Split) -> Any:
+    """The visits of the non-rolled-up remainder, shaped like metrics.py's visit rows: the
+    ``visit`` rows of the visits inside it as they are (nothing else of theirs is in the
+    remainder), and the other parts grouped by visit."""
+    parts = visit_parts(split, whole=False).subquery("parts")
+    grouped = select(
         parts.c.session_id,
         func.min(parts.c.visitor_id).label("visitor_id"),
         func.min(parts.c.first_seen).label("first_seen"),
@@ -193,6 +199,21 @@ def visits_from_parts(split: Split) -> Select[Any]:
         func.max(parts.c.source).label("source"),
         *(func.min(parts.c[a]).label(a) for a in VISIT_ATTRIBUTES[1:]),
     ).group_by(parts.c.session_id)
+    v = visit.c
+    whole = [
+        select(
+            v.session_id,
+            v.visitor_id,
+            v.first_seen,
+            v.last_seen,
+            v.pageviews,
+            v.pageviews.label("counted_pageviews"),
+            v.interactions,
+            *(v[a] for a in VISIT_ATTRIBUTES),
+        ).where(v.last_seen >= start, v.first_seen >= start, v.last_seen < stop)
+        for start, stop in split.raw
+    ]
+    return union_all(grouped, *whole)
 
 
 def item_rows(split: Split, kind: str, label: tuple[str, Period] | None = None) -> Select[Any]:
