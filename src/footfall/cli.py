@@ -77,6 +77,15 @@ def _server_options(func: Callable[..., None]) -> Callable[..., None]:
             help="GeoLite2-Country / DB-IP Country Lite .mmdb file.",
         ),
         click.option(
+            "--workers",
+            envvar="FOOTFALL_WORKERS",
+            default=1,
+            show_default=True,
+            type=click.IntRange(1, 64),
+            help="Worker processes sharing the port and the database (the rate limit is "
+            "shared too).",
+        ),
+        click.option(
             "--log-level",
             envvar="FOOTFALL_LOG_LEVEL",
             default="info",
@@ -213,45 +222,76 @@ def _serve(
     retention_days: int,
     country_header: str | None,
     geoip_database: Path | None,
+    workers: int,
     log_level: str,
 ) -> None:
     import uvicorn
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     token = admin_token or secrets.token_urlsafe(24)
+    options: dict[str, Any] = {
+        "database_url": database,
+        "admin_token": token,
+        "trusted_proxies": list(trusted_proxies),
+        "timezone": timezone,
+        "retention_days": retention_days,
+        "country_header": country_header,
+        "geoip_database": str(geoip_database) if geoip_database else None,
+    }
     try:
-        config = Config(
-            database_url=database,
-            admin_token=token,
-            trusted_proxies=trusted_proxies,
-            timezone=timezone,
-            retention_days=retention_days,
-            country_header=country_header,
-            geoip_database=geoip_database,
-        )
+        config = Config(**options)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-    analytics = Analytics(config)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
-    click.echo(f"footfall {__version__} on {base} (database {database})")
+    processes = f", {workers} workers" if workers > 1 else ""
+    click.echo(f"footfall {__version__} on {base} (database {database}{processes})")
     click.echo(f"  events:    POST {base}{config.api_base_path}/analytics/event")
     click.echo(f"  dashboard: {base}{config.site_base_path}/analytics?token={token}")
-    from footfall.web.app import build_app
-
-    uvicorn.run(
-        build_app(analytics, standalone=True),
-        host=host,
-        port=port,
-        log_level=log_level,
+    server = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
         # An access log would write every visitor's full IP address to disk.
-        access_log=False,
+        "access_log": False,
         # footfall alone decides which proxies to believe (trusted_proxies); uvicorn's own
         # proxy-header handling would rewrite the peer address before footfall sees it.
-        proxy_headers=False,
-        timeout_graceful_shutdown=10,
-        server_header=False,
-    )
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": 10,
+        "server_header": False,
+    }
+    if workers == 1:
+        from footfall.web.app import build_app
+
+        uvicorn.run(build_app(Analytics(config), standalone=True), **server)
+        return
+    # Worker processes start afresh: they build the same Config from the environment, and
+    # share the rate limit's buckets through a file of this run's own.
+    import json
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="footfall-") as shared:
+        options["rate_limit_file"] = os.path.join(shared, "rate-limit")
+        os.environ[WORKER_OPTIONS] = json.dumps({**options, "log_level": log_level})
+        uvicorn.run("footfall.cli:worker_app", factory=True, workers=workers, **server)
+
+
+WORKER_OPTIONS = "FOOTFALL_WORKER_OPTIONS"
+"""The environment variable through which ``serve --workers`` hands its options over."""
+
+
+def worker_app() -> Any:
+    """The application of one ``serve --workers`` process (uvicorn calls this in each)."""
+    import json
+    import os
+
+    from footfall.web.app import build_app
+
+    options = json.loads(os.environ[WORKER_OPTIONS])
+    level = options.pop("log_level")
+    logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    return build_app(Analytics(Config(**options)), standalone=True)
 
 
 @main.command()

@@ -81,7 +81,12 @@ class Config:
     dropped with the reason ``excluded_path``."""
     rate_limit_per_minute: int | None = 600
     """Events accepted per minute from one truncated IP address (a /24 or /48 network);
-    ``None`` turns rate limiting off. Counted per process."""
+    ``None`` turns rate limiting off. Counted per process, unless ``rate_limit_file`` is
+    set."""
+    rate_limit_file: str | None = None
+    """A file in which several processes share the rate limit's counts (a table of about
+    6 MB, mapped into memory), so that a network gets its ``rate_limit_per_minute`` once
+    across them. ``footfall serve --workers N`` sets one for its workers."""
     on_before_ingest: IngestHook | None = None
     """Called as ``hook(event, context)`` (plain or ``async``) after every filter and
     enrichment step, just before the write. It may change the event in place, or raise to

@@ -11,18 +11,51 @@ import pytest
 from conftest import BROWSER_UA
 from footfall import IngestContext
 from footfall.ingest.event import Dropped, DropReason
-from footfall.ingest.ratelimit import RateLimiter
+from footfall.ingest.ratelimit import RateLimiter, SharedRateLimiter
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+Limiter = RateLimiter | SharedRateLimiter
 
 
-def allowed(limiter: RateLimiter, key: str, now: datetime, attempts: int) -> int:
+def allowed(
+    limiter: RateLimiter | SharedRateLimiter, key: str, now: datetime, attempts: int
+) -> int:
     return sum(limiter.allow(key, now) for _ in range(attempts))
 
 
-def test_a_burst_is_capped_and_refills_with_time() -> None:
+@pytest.fixture(params=["in memory", "shared file"])
+def make_limiter(request, tmp_path):
+    """Both kinds of limiter must count the same."""
+    made = []
+
+    def make(per_minute: int) -> Limiter:
+        if request.param == "in memory":
+            return RateLimiter(per_minute)
+        limiter = SharedRateLimiter(per_minute, tmp_path / f"buckets-{len(made)}")
+        made.append(limiter)
+        return limiter
+
+    yield make
+    for limiter in made:
+        limiter.close()
+
+
+def test_workers_sharing_a_file_share_the_buckets(tmp_path) -> None:
+    """Two processes' limiters on one file: the network's 60 are spent once, not twice."""
+    first = SharedRateLimiter(60, tmp_path / "buckets")
+    second = SharedRateLimiter(60, tmp_path / "buckets")
+    try:
+        assert allowed(first, "198.51.100.0", T0, 40) == 40
+        assert allowed(second, "198.51.100.0", T0, 40) == 20
+        assert allowed(first, "203.0.113.0", T0, 1) == 1  # another network, its own
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_burst_is_capped_and_refills_with_time(make_limiter) -> None:
     """60 a minute is 1 token a second, up to 60."""
-    limiter = RateLimiter(60)
+    limiter = make_limiter(60)
     assert allowed(limiter, "198.51.100.0", T0, 100) == 60  # the full bucket, then no more
     assert allowed(limiter, "198.51.100.0", T0 + timedelta(seconds=1), 5) == 1  # 1 s: 1 token
     assert allowed(limiter, "198.51.100.0", T0 + timedelta(seconds=11), 20) == 10  # 10 s: 10
@@ -30,16 +63,16 @@ def test_a_burst_is_capped_and_refills_with_time() -> None:
     assert allowed(limiter, "198.51.100.0", T0 + timedelta(minutes=10), 1000) == 60
 
 
-def test_a_refused_event_costs_nothing_and_time_still_counts() -> None:
-    limiter = RateLimiter(120)  # 2 tokens a second
+def test_a_refused_event_costs_nothing_and_time_still_counts(make_limiter) -> None:
+    limiter = make_limiter(120)  # 2 tokens a second
     assert allowed(limiter, "k", T0, 120) == 120
     assert not limiter.allow("k", T0 + timedelta(milliseconds=250))  # 0.5 token
     assert limiter.allow("k", T0 + timedelta(milliseconds=500))  # 0.5 + 0.5 = 1 token
     assert not limiter.allow("k", T0 + timedelta(milliseconds=500))
 
 
-def test_each_key_has_its_own_bucket() -> None:
-    limiter = RateLimiter(2)
+def test_each_key_has_its_own_bucket(make_limiter) -> None:
+    limiter = make_limiter(2)
     assert allowed(limiter, "a", T0, 3) == 2
     assert allowed(limiter, "b", T0, 3) == 2
 
@@ -85,7 +118,7 @@ def test_the_pipeline_drops_then_accepts_again(make_analytics, sqlite_url, clock
 
 
 @pytest.mark.parametrize("per_minute", [1, 7, 600])
-def test_a_minute_refills_any_limit(per_minute: int) -> None:
-    limiter = RateLimiter(per_minute)
+def test_a_minute_refills_any_limit(per_minute: int, make_limiter) -> None:
+    limiter = make_limiter(per_minute)
     assert allowed(limiter, "k", T0, per_minute + 1) == per_minute
     assert allowed(limiter, "k", T0 + timedelta(minutes=1), per_minute + 1) == per_minute

@@ -18,7 +18,7 @@ from footfall.ingest import bots, client_ip, referrers
 from footfall.ingest.event import DropEvent, Dropped, DropReason, Event
 from footfall.ingest.geo import CountryLookup
 from footfall.ingest.identity import Salts, visitor_id
-from footfall.ingest.ratelimit import RateLimiter
+from footfall.ingest.ratelimit import RateLimiter, SharedRateLimiter
 from footfall.ingest.sessions import SessionTracker
 from footfall.ingest.user_agent import parse_user_agent
 from footfall.ingest.validate import InvalidEvent, Submission, check_properties, validate
@@ -68,9 +68,13 @@ class Pipeline:
         self.countries = CountryLookup(header=config.country_header, database=config.geoip_database)
         self.salts = Salts(store.salts)
         self.sessions = SessionTracker(store.find_visits)
-        self.rate_limiter = (
-            RateLimiter(config.rate_limit_per_minute) if config.rate_limit_per_minute else None
-        )
+        self.rate_limiter: RateLimiter | SharedRateLimiter | None = None
+        if config.rate_limit_per_minute and config.rate_limit_file:
+            self.rate_limiter = SharedRateLimiter(
+                config.rate_limit_per_minute, config.rate_limit_file
+            )
+        elif config.rate_limit_per_minute:
+            self.rate_limiter = RateLimiter(config.rate_limit_per_minute)
         self.hostnames = _host_matcher(config.hostnames)
         self.excluded = _path_matcher(config.exclude_paths)
 
@@ -88,6 +92,8 @@ class Pipeline:
 
     def close(self) -> None:
         self.countries.close()
+        if isinstance(self.rate_limiter, SharedRateLimiter):
+            self.rate_limiter.close()
 
 
 Step = Callable[[Pipeline, Draft], Awaitable[None] | None]

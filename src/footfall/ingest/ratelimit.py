@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import mmap
+import os
+import struct
 from datetime import datetime
 
 
@@ -36,3 +41,49 @@ class RateLimiter:
             for key, (tokens, then) in self._buckets.items()
             if (now - then).total_seconds() < refill
         }
+
+
+class SharedRateLimiter:
+    """The same token buckets, kept in a file that several worker processes map into memory
+    (``footfall serve --workers N``), so one network gets its limit once, not once per
+    worker.
+
+    The file holds a fixed table of slots (key hash, tokens, time), one chosen by the key's
+    hash; each update takes a lock on that slot's bytes alone (``fcntl.lockf``), so workers
+    only wait for each other on the same slot. A slot whose bucket has refilled is taken
+    over by the next key that hashes to it; two keys active at once in one slot (one chance
+    in ``slots`` per pair) share a bucket.
+    """
+
+    _SLOT = struct.Struct("<Qdd")
+
+    def __init__(self, per_minute: int, path: str | os.PathLike[str], *, slots: int = 1 << 18):
+        self._capacity = float(per_minute)
+        self._rate = per_minute / 60.0
+        self._slots = slots
+        size = slots * self._SLOT.size
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if os.fstat(self._fd).st_size < size:
+            os.ftruncate(self._fd, size)  # zeros: every slot empty; safe if several do it
+        self._map = mmap.mmap(self._fd, size)
+
+    def allow(self, key: str, now: datetime) -> bool:
+        digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
+        offset = (digest % self._slots) * self._SLOT.size
+        moment = now.timestamp()
+        fcntl.lockf(self._fd, fcntl.LOCK_EX, self._SLOT.size, offset)
+        try:
+            owner, tokens, then = self._SLOT.unpack_from(self._map, offset)
+            refilled = min(self._capacity, tokens + max(moment - then, 0.0) * self._rate)
+            if (owner != digest and refilled >= self._capacity) or then == 0.0:
+                refilled = self._capacity  # an empty slot, or a stale one: a new bucket
+            allowed = refilled >= 1.0
+            left = refilled - 1.0 if allowed else refilled
+            self._SLOT.pack_into(self._map, offset, digest, left, moment)
+        finally:
+            fcntl.lockf(self._fd, fcntl.LOCK_UN, self._SLOT.size, offset)
+        return allowed
+
+    def close(self) -> None:
+        self._map.close()
+        os.close(self._fd)
