@@ -168,6 +168,8 @@ def rebuild(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(delete(visit))
         conn.exec_driver_sql(rebuild_sql())
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE visit")
 
 
 def _attribute(event: Event, name: str) -> Any:
