@@ -388,7 +388,7 @@ def _rollup_timezone(engine: Any) -> str | None:
             state = read_state(conn)
     finally:
         engine.dispose()
-    return state.timezone if state is not None else None
+    return state.timezone if state is not None and state.timezone else None
 
 
 def _export_range(

@@ -21,6 +21,7 @@ from footfall.export import export_rows, import_csv, write_csv
 from footfall.ingest.event import Event
 from footfall.query.filters import Filters
 from footfall.query.metrics import Queries
+from footfall.query.ranges import InvalidQuery
 from footfall.store import Store
 from footfall.store.retention import purge
 from footfall.store.rollups import final_at, roll_up
@@ -207,3 +208,46 @@ def test_footfall_rollup_rolls_up_and_purge_keeps_the_rollups_time_zone(database
 def count_rows_of(store: Store, table: str) -> int:
     with store.engine.connect() as conn:
         return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def test_a_filter_over_purged_days_says_so_instead_of_counting_too_little(
+    make_analytics, serve, sqlite_url, clock
+):
+    """Raw events 100 and 5 days old, 90 days kept: the unfiltered 12 months still count
+    both (rollups); a filter needs raw events, so it refuses periods from before the
+    cutoff, and a later period's comparison with a purged one has no previous value."""
+    clock.now = NOW
+    analytics = make_analytics(sqlite_url, admin_token="t", retention_days=90)
+    analytics.store.writer.write_now(
+        [_view(NOW - timedelta(days=100), 1, 1), _view(NOW - timedelta(days=5), 2, 2)]
+    )
+    summary = analytics.purge()
+    assert summary.pageviews == 1  # the 100-day-old one, rolled up first
+    api = analytics.api
+    year = api.get_dashboard_stats_sync("12mo")
+    assert year.pageviews.value == 2
+    with pytest.raises(InvalidQuery) as refused:
+        api.get_dashboard_stats_sync("12mo", page="/")
+    cutoff = (NOW - timedelta(days=90)).date().isoformat()
+    assert refused.value.param == "range" and cutoff in refused.value.message
+    # September 1st to November 20th (81 days) is after the cutoff (August 22nd, noon);
+    # the 81 days before it are not.
+    days = {"from_date": "2026-09-01", "to_date": "2026-11-20"}
+    recent = api.get_dashboard_stats_sync(**days, page="/")
+    assert recent.pageviews.value == 1
+    assert recent.pageviews.previous is None and recent.pageviews.change is None
+    unfiltered = api.get_dashboard_stats_sync(**days)
+    assert unfiltered.pageviews.previous == 1 and unfiltered.pageviews.change == 0.0
+    month = api.get_dashboard_stats_sync("30d", page="/")  # and its previous 30: kept
+    assert (month.pageviews.value, month.pageviews.previous) == (1, 0)
+
+    server = serve(analytics)
+    answer = server.client.get(
+        "/api/data/analytics/stats?range=12mo&page=/", headers={"Authorization": "Bearer t"}
+    )
+    assert answer.status_code == 400
+    assert cutoff in answer.text
+    page = server.client.get(
+        "/pages/analytics?range=12mo&page=/", headers={"Authorization": "Bearer t"}
+    )
+    assert page.status_code == 400 and cutoff in page.text

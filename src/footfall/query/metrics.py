@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from footfall.query.filters import DIRECT, UNKNOWN, Filters
-from footfall.query.ranges import Period, resolve_period
+from footfall.query.ranges import InvalidQuery, Period, resolve_period
 from footfall.query.results import (
     Breakdown,
     DashboardStats,
@@ -61,6 +61,21 @@ from footfall.store.schema import custom_event, page_view, rollup_day, rollup_vi
 
 REALTIME_WINDOW = timedelta(minutes=5)
 BREAKDOWNS = ("country", "device", "browser", "os")
+
+
+class RawEventsPurged(InvalidQuery):
+    """A filtered report of a period whose raw events are partly purged: the rollups hold
+    no filtered numbers, so there is nothing right to show."""
+
+    def __init__(self, raw_from: datetime, zone: ZoneInfo) -> None:
+        first = raw_from.astimezone(zone).date().isoformat()
+        super().__init__(
+            "range",
+            f"filtered reports need the raw events, which are kept for the retention period "
+            f"and start at {first} here: choose a period from {first} on, or remove the "
+            "filter (reports without filters cover every day)",
+        )
+        self.raw_from = raw_from
 
 
 class Queries:
@@ -124,16 +139,31 @@ class Queries:
         return min(candidates, default=None)
 
     def _split(self, conn: Connection, period: Period, filters: Filters) -> Split | None:
-        """How to read ``period`` from the rollups, or None to read raw events only."""
-        if not self.rollups or filters:
+        """How to read ``period`` from the rollups, or None to read raw events only.
+
+        Filtered reports read raw events only: for a period that starts before the raw
+        events still kept, they raise ``RawEventsPurged`` rather than count too little."""
+        if filters:
+            raw_from = state.raw_from if (state := read_state(conn)) is not None else None
+            if raw_from is not None and naive_utc(period.start) < raw_from:
+                raise RawEventsPurged(raw_from.replace(tzinfo=UTC), period.zone)
+            return None
+        if not self.rollups:
             return None
         return split_period(period, read_state(conn))
+
+    def _previous_totals(self, period: Period, filters: Filters) -> dict[str, float] | None:
+        """The totals of the period before, or None when they are no longer known."""
+        try:
+            return self._totals(period.previous(), filters)
+        except RawEventsPurged:
+            return None
 
     # -- top stats --------------------------------------------------------------------------
 
     def dashboard_stats(self, period: Period, filters: Filters) -> DashboardStats:
         current = self._totals(period, filters)
-        previous = self._totals(period.previous(), filters)
+        previous = self._previous_totals(period, filters)
         return self._stats(period, current, previous)
 
     def overview(self, period: Period, filters: Filters, limit: int = 10) -> Overview:
@@ -170,7 +200,7 @@ class Queries:
                 else:
                     lists[kind].append((str(value), int(numbers[0]), int(numbers[1])))
             current = _totals_row(*self._add_rolled_totals(conn, split, current))
-        previous = self._totals(period.previous(), filters)
+        previous = self._previous_totals(period, filters)
         return Overview(
             stats=self._stats(period, current, previous),
             referrers=[TopReferrer(*row) for row in lists["source"]],
@@ -181,7 +211,7 @@ class Queries:
         )
 
     def _stats(
-        self, period: Period, current: dict[str, float], previous: dict[str, float]
+        self, period: Period, current: dict[str, float], previous: dict[str, float] | None
     ) -> DashboardStats:
         return DashboardStats(
             range=period.range,
@@ -190,8 +220,8 @@ class Queries:
             **{
                 name: Metric(
                     value=current[name],
-                    previous=previous[name],
-                    change=_change(name, current, previous),
+                    previous=previous[name] if previous is not None else None,
+                    change=_change(name, current, previous) if previous is not None else None,
                 )
                 for name in current
             },

@@ -20,8 +20,9 @@ class Metric(_Json):
 
     value: float
     """The metric over the period."""
-    previous: float
-    """The same metric over the period of equal length just before."""
+    previous: float | None
+    """The same metric over the period of equal length just before; None for a filtered
+    report whose previous period starts before the raw events still kept."""
     change: float | None
     """Change against ``previous``: percent for counts and times, percentage points for
     ``bounce_rate``; None when there is nothing to compare with."""

@@ -45,6 +45,8 @@ class RollupState:
     first_day: date
     sealed_until: date
     """The first local day not rolled up yet."""
+    raw_from: datetime | None = None
+    """Raw events before this instant (naive UTC) have been purged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,12 @@ class Split:
 
 def read_state(conn: Connection) -> RollupState | None:
     row = conn.execute(
-        select(rollup_state.c.timezone, rollup_state.c.first_day, rollup_state.c.sealed_until)
+        select(
+            rollup_state.c.timezone,
+            rollup_state.c.first_day,
+            rollup_state.c.sealed_until,
+            rollup_state.c.raw_from,
+        )
     ).first()
     return RollupState(*row) if row is not None else None
 

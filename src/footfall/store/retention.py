@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Column, ColumnElement, Connection, Engine, Table, delete, select
+from sqlalchemy import Column, ColumnElement, Connection, Engine, Table, delete, select, update
 
 from footfall.query.rollups import read_state
 from footfall.store.schema import (
@@ -28,6 +28,7 @@ from footfall.store.schema import (
     dropped_event,
     page_view,
     rollup_day,
+    rollup_state,
     rollup_visit_part,
     rollup_visitor_item,
     salt,
@@ -111,6 +112,8 @@ def purge(
     pageviews = batches.delete(page_view, page_view.c.id, page_view.c.timestamp < cutoff)
     customs = batches.delete(custom_event, custom_event.c.id, custom_event.c.timestamp < cutoff)
     batches.delete(visit, visit.c.session_id, visit.c.last_seen < cutoff)
+    if state is not None and batches.finished:
+        batches.note_raw_from(cutoff)
     visits = batches.delete(
         visit_session,
         visit_session.c.visitor_id,
@@ -149,6 +152,8 @@ class _Batches:
         self._stop = stop
         sqlite = engine.dialect.name == "sqlite"
         self._options: dict[str, Any] = {"sqlite_begin": "IMMEDIATE"} if sqlite else {}
+        self.finished = True
+        """False once a delete stopped before its last batch."""
 
     def _stopped(self) -> bool:
         return self._stop is not None and self._stop.is_set()
@@ -179,6 +184,7 @@ class _Batches:
                 if count < self._batch_size:
                     break
                 if self._max_batches is not None and done >= self._max_batches:
+                    self.finished = False
                     break
                 if self._pause:
                     time.sleep(self._pause)  # let a waiting writer take the lock
@@ -194,6 +200,18 @@ class _Batches:
                 delete(dropped_event).where(dropped_event.c.day < oldest_dropped_day)
             ).rowcount
         return salts, dropped
+
+    def note_raw_from(self, cutoff: datetime) -> None:
+        """Record that raw events before ``cutoff`` are gone (for the filtered reports)."""
+        if self._stopped():
+            return
+        state = rollup_state.c
+        with self._connect() as conn, conn.begin():
+            conn.execute(
+                update(rollup_state)
+                .where((state.raw_from.is_(None)) | (state.raw_from < cutoff))
+                .values(raw_from=cutoff)
+            )
 
     def delete_rollups(self, oldest_day: date) -> int:
         """Rollup rows of local days before ``oldest_day``: one transaction per table."""

@@ -130,10 +130,12 @@ def reset(engine: Engine, since: datetime) -> None:
 
 
 def rebuild(engine: Engine) -> None:
-    """Drop every rollup; the next ``roll_up`` builds them again from the raw events."""
+    """Drop every rollup; the next ``roll_up`` builds them again from the raw events (so
+    the days whose raw events are purged are lost)."""
     with _write_connection(engine) as conn, conn.begin():
-        for table in (rollup_day, rollup_visit_part, rollup_visitor_item, rollup_state):
+        for table in (rollup_day, rollup_visit_part, rollup_visitor_item):
             conn.execute(delete(table))
+        conn.execute(update(rollup_state).values(timezone=""))  # no zone: none rolled up
 
 
 def local_day(moment: datetime, zone: ZoneInfo) -> date:
@@ -270,24 +272,26 @@ def _lock_state(conn: Connection, timezone: str, now: datetime) -> RollupState:
     another time zone) to start at the first day with an event."""
     row = conn.execute(select(rollup_state).with_for_update()).first()
     if row is not None and row.timezone == timezone:
-        return RollupState(row.timezone, row.first_day, row.sealed_until)
+        return RollupState(row.timezone, row.first_day, row.sealed_until, row.raw_from)
     zone = ZoneInfo(timezone)
-    if row is not None:
-        log.warning(
-            "footfall rollups were kept in %s; rebuilding them in %s", row.timezone, timezone
-        )
-        for table in (rollup_day, rollup_visit_part, rollup_visitor_item, rollup_state):
-            conn.execute(delete(table))
     first_event = _first_event(conn)
     first = (
         local_day(first_event.replace(tzinfo=UTC), zone)
         if first_event is not None
         else local_day(now, zone)
     )
-    conn.execute(
-        insert(rollup_state).values(id=1, timezone=timezone, first_day=first, sealed_until=first)
-    )
-    return RollupState(timezone, first, first)
+    values = {"timezone": timezone, "first_day": first, "sealed_until": first}
+    if row is None:
+        conn.execute(insert(rollup_state).values(id=1, **values))
+        return RollupState(timezone, first, first)
+    if row.timezone:
+        log.warning(
+            "footfall rollups were kept in %s; rebuilding them in %s", row.timezone, timezone
+        )
+    for table in (rollup_day, rollup_visit_part, rollup_visitor_item):
+        conn.execute(delete(table))
+    conn.execute(update(rollup_state).values(**values))  # raw_from stays: still purged
+    return RollupState(timezone, first, first, row.raw_from)
 
 
 def _first_event(conn: Connection) -> datetime | None:

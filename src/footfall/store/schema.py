@@ -197,5 +197,7 @@ rollup_state = Table(
     Column("timezone", String(64), nullable=False),
     Column("first_day", Date, nullable=False),
     Column("sealed_until", Date, nullable=False),
+    Column("raw_from", DateTime),
 )
-"""One row: the local days ``[first_day, sealed_until)`` of ``timezone`` are rolled up."""
+"""One row: the local days ``[first_day, sealed_until)`` of ``timezone`` are rolled up, and
+raw events before ``raw_from`` (UTC) have been purged."""

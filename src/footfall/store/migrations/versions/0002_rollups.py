@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("timezone", sa.String(64), nullable=False),
         sa.Column("first_day", sa.Date, nullable=False),
         sa.Column("sealed_until", sa.Date, nullable=False),
+        sa.Column("raw_from", sa.DateTime),
     )
 
 
