@@ -211,14 +211,17 @@ class _FastInsert:
 
     def event_values(self, event: Event) -> tuple[Any, ...]:
         values = []
-        for column, _ in self._columns:
+        for column, length in self._columns:
             if column == "timestamp":
                 values.append(self.timestamp(event.timestamp))
             elif column == "properties":
                 props = event.properties
                 values.append(orjson.dumps(props).decode() if props else None)
             else:
-                values.append(self.cut(column, getattr(event, column)))
+                value = getattr(event, column)
+                if length is not None and value is not None and len(value) > length:
+                    value = value[:length]
+                values.append(value)
         return tuple(values)
 
     def cut(self, column: str, value: Any) -> Any:
