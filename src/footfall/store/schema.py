@@ -93,7 +93,8 @@ visit_session = Table(
 visit = Table(
     "visit",
     metadata,
-    Column("session_id", BigInteger, primary_key=True, autoincrement=False),
+    # The row id itself on SQLite (no second index for the key); ids are positive 63-bit.
+    Column("session_id", _Id, primary_key=True, autoincrement=False),
     Column("visitor_id", BigInteger, nullable=False),
     Column("first_seen", DateTime, nullable=False),
     Column("last_seen", DateTime, nullable=False),
