@@ -324,16 +324,7 @@ class Queries:
         with self.engine.connect() as conn:
             split = self._split(conn, period, filters)
             if split is None:
-                views = self._table_rows(page_view, period, filters)
-                if filters.page is not None:
-                    views = views.where(page_view.c.path == filters.page)
-                visitors = func.count(distinct(page_view.c.visitor_id))
-                query = (
-                    views.with_only_columns(page_view.c.path, visitors, func.count())
-                    .group_by(page_view.c.path)
-                    .order_by(visitors.desc(), func.count().desc(), page_view.c.path)
-                    .limit(limit)
-                )
+                query = self._items_raw(period, filters, "page", limit)
             else:
                 query = self._items_combined(split, "page", limit)
             top = [(path, int(v), int(n)) for path, v, n in conn.execute(query)]
@@ -343,6 +334,25 @@ class Queries:
             else:
                 sparklines = self._sparklines_combined(conn, split, period, paths)
         return [TopPage(path, v, n, sparklines.get(path, [])) for path, v, n in top]
+
+    def _items_raw(self, period: Period, filters: Filters, kind: str, limit: int) -> Select[Any]:
+        """Pages (``page``) or events (``event``) by visitors then count, from raw events;
+        a page or event filter also narrows what is counted to that page or event."""
+        table, column, only = (
+            (page_view, page_view.c.path, filters.page)
+            if kind == "page"
+            else (custom_event, custom_event.c.name, filters.event)
+        )
+        rows = self._table_rows(table, period, filters)
+        if only is not None:
+            rows = rows.where(column == only)
+        visitors = func.count(distinct(table.c.visitor_id))
+        return (
+            rows.with_only_columns(column, visitors, func.count())
+            .group_by(column)
+            .order_by(visitors.desc(), func.count().desc(), column)
+            .limit(limit)
+        )
 
     def _items_combined(
         self, split: Split, kind: str, limit: int | None, value: str | None = None
@@ -465,16 +475,7 @@ class Queries:
         with self.engine.connect() as conn:
             split = self._split(conn, period, filters)
             if split is None:
-                rows = self._table_rows(custom_event, period, filters)
-                if filters.event is not None:
-                    rows = rows.where(custom_event.c.name == filters.event)
-                visitors = func.count(distinct(custom_event.c.visitor_id))
-                query = (
-                    rows.with_only_columns(custom_event.c.name, visitors, func.count())
-                    .group_by(custom_event.c.name)
-                    .order_by(visitors.desc(), func.count().desc(), custom_event.c.name)
-                    .limit(limit)
-                )
+                query = self._items_raw(period, filters, "event", limit)
             else:
                 query = self._items_combined(split, "event", limit)
             return [TopEvent(n, int(v), int(c)) for n, v, c in conn.execute(query)]

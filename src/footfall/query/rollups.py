@@ -116,35 +116,20 @@ def visit_parts(
     their events inside it as a part of its own. Grouped by session, they give the visits.
     With ``label`` (the dialect and the period), each part also has its bucket's label, and
     the rest is cut at the buckets' edges so that a whole visit lies in one bucket. Without
-    ``whole``, the ``visit`` rows are left out (``whole_visits`` gives them)."""
+    ``whole``, the ``visit`` rows are left out (``visits_from_parts`` takes them as they
+    are)."""
     parts: list[Select[Any]] = []
     if split.days is not None:
         first, end = split.days
         part = rollup_visit_part.c
-        stored = [
-            part.session_id,
-            part.visitor_id,
-            part.first_seen,
-            part.last_seen,
-            part.pageviews,
-            part.interactions,
-            *(part[a] for a in VISIT_ATTRIBUTES),
-        ]
+        stored = _visit_columns(part)
         if label is not None:
             stored.append(day_label(label[0], part.day, label[1].interval).label("label"))
         parts.append(select(*stored).where(part.day >= first, part.day < end))
     intervals = split.raw if label is None else _cut_at_buckets(split.raw, label[1])
     for start, stop in intervals:
         v = visit.c
-        columns = [
-            v.session_id,
-            v.visitor_id,
-            v.first_seen,
-            v.last_seen,
-            v.pageviews,
-            v.interactions,
-            *(v[a] for a in VISIT_ATTRIBUTES),
-        ]
+        columns = _visit_columns(v)
         if label is not None:
             columns.append(bucket(label[0], v.first_seen, label[1]).label("label"))
         inside = (v.first_seen >= start) & (v.last_seen < stop)
@@ -175,6 +160,19 @@ def visit_parts(
                 )
             )
     return union_all(*parts)
+
+
+def _visit_columns(table: Any) -> list[Any]:
+    """The columns of a visit part, of ``visit`` or ``rollup_visit_part`` (same names)."""
+    return [
+        table.session_id,
+        table.visitor_id,
+        table.first_seen,
+        table.last_seen,
+        table.pageviews,
+        table.interactions,
+        *(table[a] for a in VISIT_ATTRIBUTES),
+    ]
 
 
 def _cut_at_buckets(
