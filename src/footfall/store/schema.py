@@ -93,8 +93,9 @@ visit_session = Table(
 visit = Table(
     "visit",
     metadata,
-    # The row id itself on SQLite (no second index for the key); ids are positive 63-bit.
-    Column("session_id", _Id, primary_key=True, autoincrement=False),
+    # Not SQLite's row id: rows stay in the order they are written (time), so a day's
+    # visits sit together on disk; the random session ids would scatter them.
+    Column("session_id", BigInteger, primary_key=True, autoincrement=False),
     Column("visitor_id", BigInteger, nullable=False),
     Column("first_seen", DateTime, nullable=False),
     Column("last_seen", DateTime, nullable=False),

@@ -137,7 +137,8 @@ def rebuild_sql() -> str:
 
 
 def recount_sql() -> str:
-    """A SELECT of the ``visit`` rows the raw events make, in ``VISIT_COLUMNS`` order."""
+    """A SELECT of the ``visit`` rows the raw events make, in ``VISIT_COLUMNS`` order,
+    oldest first: inserted so, they lie on disk in time order, as the writer leaves them."""
     events = {"source": "referrer_source"}
     attributes = ", ".join(events.get(a, a) for a in _ATTRIBUTES)
     first_page = (
@@ -159,6 +160,7 @@ def recount_sql() -> str:
                 {attributes} FROM custom_event
         ) AS e
         GROUP BY e.session_id
+        ORDER BY min(e.timestamp), e.session_id
     """
 
 

@@ -23,12 +23,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "visit",
-        sa.Column(
-            "session_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            primary_key=True,
-            autoincrement=False,
-        ),
+        sa.Column("session_id", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("visitor_id", sa.BigInteger, nullable=False),
         sa.Column("first_seen", sa.DateTime, nullable=False),
         sa.Column("last_seen", sa.DateTime, nullable=False),
