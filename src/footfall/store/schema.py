@@ -116,7 +116,8 @@ visit = Table(
     Column("device", String(16)),
     Column("browser", String(64)),
     Column("os", String(64)),
-    Index("ix_visit_last_seen", "last_seen"),
+    # Covers finding the visits that cross a time (first_seen < t <= last_seen) by index.
+    Index("ix_visit_last_seen", "last_seen", "first_seen", "session_id"),
 )
 """One row per visit, written by the writer in the same transaction as the visit's events:
 what reports of days not rolled up yet read instead of regrouping their events."""

@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.Column("os", sa.String(64)),
     )
     op.execute(rebuild_sql())
-    op.create_index("ix_visit_last_seen", "visit", ["last_seen"])
+    op.create_index("ix_visit_last_seen", "visit", ["last_seen", "first_seen", "session_id"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ANALYZE visit")  # the planner's statistics, before autovacuum gets to it
 
