@@ -3,6 +3,11 @@
 Everything starts from the visits of a period: each visit's events inside the period,
 grouped by session. Bounce rate, duration and the visit attributes come from that one
 grouping, so every consumer (dashboard, JSON API, badge) gets the same numbers.
+
+That grouping of raw events (``visits_select``) is the reference. Reports without filters
+read the same visits from where they are kept (query/rollups.py): per-day rollups for
+whole finished days, the ``visit`` table and the few crossing visits' events for the rest;
+``Queries(rollups=False)`` reads raw events only, and tests hold both equal.
 """
 
 from __future__ import annotations
