@@ -277,9 +277,7 @@ class Queries:
 
     def timeseries(self, period: Period, filters: Filters) -> Timeseries:
         with self.engine.connect() as conn:
-            split = self._split(conn, period, filters)
-            if split is not None and period.interval == "hour":  # rollups have no hours
-                split = Split(None, ((naive_utc(period.start), naive_utc(period.end)),))
+            split = _without_days_if_hourly(self._split(conn, period, filters), period)
             if split is None:
                 events = self._events(period, filters)
                 label = bucket(self.dialect, events.c.timestamp, period).label("bucket")
@@ -337,7 +335,8 @@ class Queries:
             if split is None:
                 sparklines = self._sparklines(conn, period, filters, paths)
             else:
-                sparklines = self._sparklines_combined(conn, split, period, paths)
+                by_bucket = _without_days_if_hourly(split, period)
+                sparklines = self._sparklines_combined(conn, by_bucket, period, paths)
         return [TopPage(path, v, n, sparklines.get(path, [])) for path, v, n in top]
 
     def _items_raw(self, period: Period, filters: Filters, kind: str, limit: int) -> Select[Any]:
@@ -640,6 +639,14 @@ class Queries:
         if conditions:
             query = query.having(and_(*conditions))
         return query
+
+
+def _without_days_if_hourly(split: Split | None, period: Period) -> Split | None:
+    """Rollups have no hours: an hourly series reads its whole period from visits and
+    events."""
+    if split is None or period.interval != "hour":
+        return split
+    return Split(None, ((naive_utc(period.start), naive_utc(period.end)),))
 
 
 def is_bounce(visits: Any) -> Any:
