@@ -251,3 +251,21 @@ def test_a_filter_over_purged_days_says_so_instead_of_counting_too_little(
         "/pages/analytics?range=12mo&page=/", headers={"Authorization": "Bearer t"}
     )
     assert page.status_code == 400 and cutoff in page.text
+
+
+def test_a_purge_keeps_what_rolling_up_the_next_day_reads(store):
+    """A visit from 23:50 on the 17th to 00:10 on the 18th; one day kept. The purge that
+    runs before the 18th is final must keep the 17th's events, which rolling up the 18th
+    reads to know that its visitor was seen the day before: else one visit counts twice."""
+    late = datetime(2026, 11, 17, 23, 50, tzinfo=UTC)
+    store.writer.write_now([_view(late, 7, 70), _view(late + timedelta(minutes=20), 7, 70)])
+    zone = ZoneInfo("UTC")
+    roll_up(store.engine, timezone="UTC", now=final_at(date(2026, 11, 17), zone))
+    before_final = final_at(date(2026, 11, 18), zone) - timedelta(minutes=1)
+    roll_up(store.engine, timezone="UTC", now=before_final)
+    purge(store.engine, retention_days=1, now=before_final)
+    roll_up(store.engine, timezone="UTC", now=final_at(date(2026, 11, 18), zone))
+    q = Queries(store.engine, timezone="UTC", clock=lambda: NOW)
+    both = q.dashboard_stats(q.period(None, "2026-11-17", "2026-11-18"), Filters())
+    assert (both.visitors.value, both.visits.value) == (1, 1)
+    assert both.visit_duration.value == 1200.0

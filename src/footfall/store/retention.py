@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Column, ColumnElement, Connection, Engine, Table, delete, select, update
 
 from footfall.query.rollups import read_state
+from footfall.store.rollups import ID_LIFETIME
 from footfall.store.schema import (
     custom_event,
     dropped_event,
@@ -83,7 +84,8 @@ def purge(
 
     An event stamped exactly ``now - retention_days`` is kept: the cutoff is exclusive, so
     "90 days" means the last 90 full days of data are always there. Raw events of days not
-    rolled up yet are kept whatever their age (they are all a report has of them), and
+    rolled up yet, and the 48 hours before them that rolling them up reads, are kept
+    whatever their age (they are all a report has of them), and
     rollups older than ``rollup_retention_days`` go too (``None``: never). Raw events go in
     batches of ``batch_size`` rows, at most ``max_batches`` per table (the rest waits for
     the next run); ``pause`` is the gap between batches (:data:`SQLITE_PAUSE` on SQLite,
@@ -103,7 +105,9 @@ def purge(
     if state is not None:
         zone = ZoneInfo(state.timezone)
         rolled_until = datetime.combine(state.sealed_until, datetime.min.time(), tzinfo=zone)
-        cutoff = min(cutoff, rolled_until.astimezone(UTC).replace(tzinfo=None))
+        # Rolling up the next day reads the 48 hours before it, for its visitors seen then.
+        keep_from = rolled_until.astimezone(UTC).replace(tzinfo=None) - ID_LIFETIME
+        cutoff = min(cutoff, keep_from)
     # As SaltRepository.ensure: on day D only the salts of D and D-1 are still needed, and
     # a visit last seen before D-1 has an id no remaining salt can reproduce.
     oldest_salt_day = utc_now.date() - timedelta(days=1)
