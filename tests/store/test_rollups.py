@@ -240,6 +240,14 @@ def test_a_filter_over_purged_days_says_so_instead_of_counting_too_little(
     assert unfiltered.pageviews.previous == 1 and unfiltered.pageviews.change == 0.0
     month = api.get_dashboard_stats_sync("30d", page="/")  # and its previous 30: kept
     assert (month.pageviews.value, month.pageviews.previous) == (1, 0)
+    # The purged day alone: its numbers come from the rollups, its hours are gone.
+    old_day = (NOW - timedelta(days=100)).date().isoformat()
+    one_day = {"from_date": old_day, "to_date": old_day}
+    assert api.get_dashboard_stats_sync(**one_day).pageviews.value == 1
+    pages = api.get_top_pages_sync(**one_day)
+    assert [(p.path, p.pageviews, p.sparkline) for p in pages] == [("/", 1, [])]
+    with pytest.raises(InvalidQuery, match="hourly charts need the raw events"):
+        api.get_timeseries_sync(**one_day)
 
     server = serve(analytics)
     answer = server.client.get(

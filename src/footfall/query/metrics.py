@@ -69,16 +69,24 @@ BREAKDOWNS = ("country", "device", "browser", "os")
 
 
 class RawEventsPurged(InvalidQuery):
-    """A filtered report of a period whose raw events are partly purged: the rollups hold
-    no filtered numbers, so there is nothing right to show."""
+    """A report that needs raw events (a filtered one, an hourly chart) of a period whose
+    raw events are partly purged: the rollups hold no such numbers, so there is nothing
+    right to show."""
 
-    def __init__(self, raw_from: datetime, zone: ZoneInfo) -> None:
+    def __init__(self, raw_from: datetime, zone: ZoneInfo, *, filtered: bool) -> None:
         first = raw_from.astimezone(zone).date().isoformat()
+        what, instead = (
+            (
+                "filtered reports need",
+                ", or remove the filter (reports without filters cover every day)",
+            )
+            if filtered
+            else ("hourly charts need", ", or a range of several days")
+        )
         super().__init__(
             "range",
-            f"filtered reports need the raw events, which are kept for the retention period "
-            f"and start at {first} here: choose a period from {first} on, or remove the "
-            "filter (reports without filters cover every day)",
+            f"{what} the raw events, which are kept for the retention period and start at "
+            f"{first} here: choose a period from {first} on{instead}",
         )
         self.raw_from = raw_from
 
@@ -143,19 +151,30 @@ class Queries:
         ]
         return min(candidates, default=None)
 
-    def _split(self, conn: Connection, period: Period, filters: Filters) -> Split | None:
+    def _split(
+        self, conn: Connection, period: Period, filters: Filters, *, hourly: bool = False
+    ) -> Split | None:
         """How to read ``period`` from the rollups, or None to read raw events only.
+        ``hourly``: for a report by hour, which rollups (per day) cannot give.
 
-        Filtered reports read raw events only: for a period that starts before the raw
-        events still kept, they raise ``RawEventsPurged`` rather than count too little."""
-        if filters:
-            raw_from = state.raw_from if (state := read_state(conn)) is not None else None
-            if raw_from is not None and naive_utc(period.start) < raw_from:
-                raise RawEventsPurged(raw_from.replace(tzinfo=UTC), period.zone)
+        Whatever has to be read from raw events must still be there: for a period whose
+        raw part starts before the raw events kept (a filtered report, an hourly chart of a
+        purged day), this raises ``RawEventsPurged`` rather than count too little."""
+        if not self.rollups and not filters:
             return None
-        if not self.rollups:
-            return None
-        return split_period(period, read_state(conn))
+        state = read_state(conn)
+        raw_from = state.raw_from if state is not None else None
+        if filters or not self.rollups:
+            split = None
+            raw_starts = [naive_utc(period.start)]
+        else:
+            split = split_period(period, state)
+            if hourly and period.interval == "hour":
+                split = Split(None, ((naive_utc(period.start), naive_utc(period.end)),))
+            raw_starts = [start for start, _ in split.raw]
+        if raw_from is not None and any(start < raw_from for start in raw_starts):
+            raise RawEventsPurged(raw_from.replace(tzinfo=UTC), period.zone, filtered=bool(filters))
+        return split
 
     def _previous_totals(self, period: Period, filters: Filters) -> dict[str, float] | None:
         """The totals of the period before, or None when they are no longer known."""
@@ -277,7 +296,7 @@ class Queries:
 
     def timeseries(self, period: Period, filters: Filters) -> Timeseries:
         with self.engine.connect() as conn:
-            split = _without_days_if_hourly(self._split(conn, period, filters), period)
+            split = self._split(conn, period, filters, hourly=True)
             if split is None:
                 events = self._events(period, filters)
                 label = bucket(self.dialect, events.c.timestamp, period).label("bucket")
@@ -332,12 +351,27 @@ class Queries:
                 query = self._items_combined(split, "page", limit)
             top = [(path, int(v), int(n)) for path, v, n in conn.execute(query)]
             paths = [path for path, _, _ in top]
-            if split is None:
-                sparklines = self._sparklines(conn, period, filters, paths)
-            else:
-                by_bucket = _without_days_if_hourly(split, period)
-                sparklines = self._sparklines_combined(conn, by_bucket, period, paths)
+            sparklines = self._sparklines_of(conn, period, filters, split, paths)
         return [TopPage(path, v, n, sparklines.get(path, [])) for path, v, n in top]
+
+    def _sparklines_of(
+        self,
+        conn: Connection,
+        period: Period,
+        filters: Filters,
+        split: Split | None,
+        paths: list[str],
+    ) -> dict[str, list[int]]:
+        """Page views per bucket of the top pages; none (rather than zeros) for an hourly
+        period whose raw events are purged."""
+        if split is None:
+            return self._sparklines(conn, period, filters, paths)
+        try:
+            by_bucket = self._split(conn, period, filters, hourly=True)
+        except RawEventsPurged:
+            return {}
+        assert by_bucket is not None
+        return self._sparklines_combined(conn, by_bucket, period, paths)
 
     def _items_raw(self, period: Period, filters: Filters, kind: str, limit: int) -> Select[Any]:
         """Pages (``page``) or events (``event``) by visitors then count, from raw events;
@@ -639,14 +673,6 @@ class Queries:
         if conditions:
             query = query.having(and_(*conditions))
         return query
-
-
-def _without_days_if_hourly(split: Split | None, period: Period) -> Split | None:
-    """Rollups have no hours: an hourly series reads its whole period from visits and
-    events."""
-    if split is None or period.interval != "hour":
-        return split
-    return Split(None, ((naive_utc(period.start), naive_utc(period.end)),))
 
 
 def is_bounce(visits: Any) -> Any:
