@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from footfall.query.filters import DIRECT, UNKNOWN, Filters
-from footfall.query.ranges import InvalidQuery, Period, resolve_period
+from footfall.query.ranges import InvalidQuery, Period, bucket_label, resolve_period
 from footfall.query.results import (
     Breakdown,
     DashboardStats,
@@ -349,10 +349,20 @@ class Queries:
                 query = self._items_raw(period, filters, "page", limit)
             else:
                 query = self._items_combined(split, "page", limit)
-            top = [(path, int(v), int(n)) for path, v, n in conn.execute(query)]
-            paths = [path for path, _, _ in top]
-            sparklines = self._sparklines_of(conn, period, filters, split, paths)
-        return [TopPage(path, v, n, sparklines.get(path, [])) for path, v, n in top]
+            rows = [tuple(row) for row in conn.execute(query)]
+            paths = [row[0] for row in rows]
+            label = _one_bucket(split, period)
+            if split is not None and label is not None:
+                # The raw rest lies in one bucket: its counts came with the list above.
+                days_only = Split(split.days, ())
+                sparklines = self._sparklines_combined(conn, days_only, period, paths)
+                index = [name for name, _ in period.buckets()].index(label)
+                for path, *_, raw_count in rows:
+                    sparklines.setdefault(path, [0] * len(period.buckets()))
+                    sparklines[path][index] += int(raw_count)
+            else:
+                sparklines = self._sparklines_of(conn, period, filters, split, paths)
+        return [TopPage(path, int(v), int(n), sparklines.get(path, [])) for path, v, n, *_ in rows]
 
     def _sparklines_of(
         self,
@@ -395,24 +405,31 @@ class Queries:
     def _items_combined(
         self, split: Split, kind: str, limit: int | None, value: str | None = None
     ) -> Select[Any]:
-        """Pages or events by visitors then count: rollup rows plus the remainder."""
+        """Pages or events by visitors then count (then how many of those came from raw
+        events): rollup rows plus the remainder."""
         rolled = rollup_rows(split, kind).subquery()
         items = item_rows(split, kind).subquery()
         rest = select(
             items.c.value,
             func.count(distinct(items.c.visitor_id)).label("visitors"),
             func.sum(items.c.count).label("count"),
+            func.sum(items.c.count * items.c.raw).label("raw_count"),
         ).group_by(items.c.value)
         count = rolled.c.pageviews if kind == "page" else rolled.c.events
         if value is not None:
             rest = rest.where(items.c.value == value)
-        rolled_rows = select(rolled.c.value, rolled.c.visitors, count.label("count"))
+        rolled_rows = select(
+            rolled.c.value,
+            rolled.c.visitors,
+            count.label("count"),
+            literal(0, Integer).label("raw_count"),
+        )
         if value is not None:
             rolled_rows = rolled_rows.where(rolled.c.value == value)
         both = union_all(rolled_rows, rest).subquery()
         visitors, total = func.sum(both.c.visitors), func.sum(both.c.count)
         query = (
-            select(both.c.value, visitors, total)
+            select(both.c.value, visitors, total, func.sum(both.c.raw_count))
             .group_by(both.c.value)
             .order_by(visitors.desc(), total.desc(), both.c.value)
         )
@@ -439,6 +456,7 @@ class Queries:
             return {}
         rolled = rollup_rows(split, "page").subquery()
         items = item_rows(split, "page", (self.dialect, period)).subquery()
+        # (With no raw rest, item_rows is the stored part alone.)
         both = union_all(
             select(
                 rolled.c.value,
@@ -516,7 +534,7 @@ class Queries:
                 query = self._items_raw(period, filters, "event", limit)
             else:
                 query = self._items_combined(split, "event", limit)
-            return [TopEvent(n, int(v), int(c)) for n, v, c in conn.execute(query)]
+            return [TopEvent(n, int(v), int(c)) for n, v, c, *_ in conn.execute(query)]
 
     def event_properties(
         self, period: Period, filters: Filters, name: str, limit: int = 100
@@ -673,6 +691,18 @@ class Queries:
         if conditions:
             query = query.having(and_(*conditions))
         return query
+
+
+def _one_bucket(split: Split | None, period: Period) -> str | None:
+    """The label of the one bucket the raw rest of ``split`` lies in, if it is one."""
+    if split is None or not split.raw or period.interval == "hour":
+        return None
+    labels = {
+        bucket_label(moment.replace(tzinfo=UTC).astimezone(period.zone), period.interval)
+        for start, stop in split.raw
+        for moment in (start, stop - timedelta(microseconds=1))
+    }
+    return labels.pop() if len(labels) == 1 else None
 
 
 def is_bounce(visits: Any) -> Any:

@@ -222,15 +222,21 @@ def visits_from_parts(split: Split) -> Any:
 
 
 def item_rows(split: Split, kind: str, label: tuple[str, Period] | None = None) -> Select[Any]:
-    """``(value, visitor_id, count)`` of the pages viewed (``page``) or events sent
-    (``event``) in the remainder: stored items of the rolled-up days, raw rows otherwise.
+    """``(value, visitor_id, count, raw)`` of the pages viewed (``page``) or events sent
+    (``event``) in the remainder: stored items of the rolled-up days (``raw`` 0), raw rows
+    otherwise (``raw`` 1).
     With ``label`` (the dialect and the period), each row also has its bucket's label."""
     first, end = split.days or (date.min, date.min)
     item = rollup_visitor_item.c
     table = page_view if kind == "page" else custom_event
     column = table.c.path if kind == "page" else table.c.name
-    stored = [item.value, item.visitor_id, item.count]
-    raw = [column.label("value"), table.c.visitor_id, literal(1, Integer).label("count")]
+    stored = [item.value, item.visitor_id, item.count, literal(0, Integer).label("raw")]
+    raw = [
+        column.label("value"),
+        table.c.visitor_id,
+        literal(1, Integer).label("count"),
+        literal(1, Integer).label("raw"),
+    ]
     if label is not None:
         dialect, period = label
         stored.append(day_label(dialect, item.day, period.interval).label("label"))
