@@ -6,7 +6,7 @@ import sqlite3
 import time
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 SUPPORTED = ("sqlite", "postgresql")
@@ -64,6 +64,13 @@ def _configure_sqlite(engine: Engine) -> None:
         # Writers ask for IMMEDIATE so two processes never deadlock upgrading a read lock.
         mode = connection.get_execution_options().get("sqlite_begin", "")
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def write_connection(engine: Engine) -> Connection:
+    """A connection for a write transaction: on SQLite its BEGIN takes the write lock at
+    once (IMMEDIATE), so two writers never deadlock upgrading a read lock."""
+    options = {"sqlite_begin": "IMMEDIATE"} if engine.dialect.name == "sqlite" else {}
+    return engine.connect().execution_options(**options)
 
 
 def _enable_wal(cursor: sqlite3.Cursor) -> None:

@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, text
 
+from footfall.store.database import write_connection
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 _LOCK_ID = 0x666F6F74  # "foot": the PostgreSQL advisory lock serialising concurrent starts
 
@@ -21,8 +23,7 @@ def alembic_config() -> Config:
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the database up to ``revision``; safe when several workers start at once."""
     config = alembic_config()
-    options = {"sqlite_begin": "IMMEDIATE"} if engine.dialect.name == "sqlite" else {}
-    with engine.connect().execution_options(**options) as connection, connection.begin():
+    with write_connection(engine) as connection, connection.begin():
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
         config.attributes["connection"] = connection

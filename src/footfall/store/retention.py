@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Column, ColumnElement, Connection, Engine, Table, delete, select, update
 
 from footfall.query.rollups import read_state
+from footfall.store.database import write_connection
 from footfall.store.rollups import ID_LIFETIME
 from footfall.store.schema import (
     custom_event,
@@ -154,8 +155,6 @@ class _Batches:
         self._max_batches = max_batches
         self._pause = pause
         self._stop = stop
-        sqlite = engine.dialect.name == "sqlite"
-        self._options: dict[str, Any] = {"sqlite_begin": "IMMEDIATE"} if sqlite else {}
         self.finished = True
         """False once a delete stopped before its last batch."""
 
@@ -163,7 +162,7 @@ class _Batches:
         return self._stop is not None and self._stop.is_set()
 
     def _connect(self) -> Connection:
-        return self._engine.connect().execution_options(**self._options)
+        return write_connection(self._engine)
 
     def delete(self, table: Table, key: Column[Any], condition: ColumnElement[bool]) -> int:
         """Delete the rows of ``table`` matching ``condition``, oldest keys first, until a

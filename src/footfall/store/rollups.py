@@ -51,6 +51,7 @@ from footfall.query.metrics import Queries
 from footfall.query.ranges import Period
 from footfall.query.rollups import VISIT_ATTRIBUTES, RollupState, read_state
 from footfall.query.sql import naive_utc
+from footfall.store.database import write_connection
 from footfall.store.schema import (
     custom_event,
     page_view,
@@ -95,7 +96,7 @@ def roll_up(
     zone = ZoneInfo(timezone)
     done = 0
     while stop is None or not stop():
-        with _write_connection(engine) as conn, conn.begin():
+        with write_connection(engine) as conn, conn.begin():
             state = _lock_state(conn, timezone, now)
             day = state.sealed_until
             if final_at(day, zone) > now:
@@ -113,7 +114,7 @@ def reset(engine: Engine, since: datetime) -> None:
     are built again (after an import): its local day, and the two before it, whose
     visitors an imported one may continue. Days whose raw events are already purged keep
     their rollups: nothing could rebuild them."""
-    with _write_connection(engine) as conn, conn.begin():
+    with write_connection(engine) as conn, conn.begin():
         state = read_state(conn)
         if state is None:
             return
@@ -132,7 +133,7 @@ def reset(engine: Engine, since: datetime) -> None:
 def rebuild(engine: Engine) -> None:
     """Drop every rollup; the next ``roll_up`` builds them again from the raw events (so
     the days whose raw events are purged are lost)."""
-    with _write_connection(engine) as conn, conn.begin():
+    with write_connection(engine) as conn, conn.begin():
         for table in (rollup_day, rollup_visit_part, rollup_visitor_item):
             conn.execute(delete(table))
         conn.execute(update(rollup_state).values(timezone=""))  # no zone: none rolled up
@@ -307,8 +308,3 @@ def _last_final_day(zone: ZoneInfo, now: datetime) -> date:
     while final_at(day, zone) > now:
         day -= timedelta(days=1)
     return day
-
-
-def _write_connection(engine: Engine) -> Any:
-    options = {"sqlite_begin": "IMMEDIATE"} if engine.dialect.name == "sqlite" else {}
-    return engine.connect().execution_options(**options)

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from footfall.ingest.event import Event
 from footfall.store.batching import BatchThread
+from footfall.store.database import write_connection
 from footfall.store.dialect import insert_for
 from footfall.store.schema import (
     DIMENSIONS,
@@ -131,8 +132,7 @@ class BatchWriter:
         ]
         # Rounds of at most one row per visit: one statement may not update a row twice.
         rounds = visit_rows(events, self._visit_insert.timestamp, self._visit_insert.cut)
-        options = {"sqlite_begin": "IMMEDIATE"} if self._dialect == "sqlite" else {}
-        with self._engine.connect().execution_options(**options) as conn, conn.begin():
+        with write_connection(self._engine) as conn, conn.begin():
             if pageviews:
                 self._pageview_insert.execute(conn, pageviews)
             if customs:
