@@ -13,7 +13,7 @@ whole finished days, the ``visit`` table and the few crossing visits' events for
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -55,6 +55,7 @@ from footfall.query.results import (
 from footfall.query.rollups import (
     Split,
     item_rows,
+    local_midnight,
     read_state,
     rollup_rows,
     split_period,
@@ -144,11 +145,7 @@ class Queries:
             ).scalar()
         zone = ZoneInfo(self.timezone)
         candidates = [first] if first is not None else []
-        candidates += [
-            datetime.combine(d, time(), tzinfo=zone).astimezone(UTC)
-            for d in (day, part_day)
-            if d is not None
-        ]
+        candidates += [local_midnight(d, zone) for d in (day, part_day) if d is not None]
         return min(candidates, default=None)
 
     def _split(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Integer, Select, case, func, literal, select, union_all
 
@@ -84,7 +85,8 @@ def split_period(period: Period, state: RollupState | None) -> Split:
     end = min(period.end.astimezone(period.zone).date(), state.sealed_until)
     if end <= first:
         return whole
-    sealed_start, sealed_end = local_midnight(first, period), local_midnight(end, period)
+    sealed_start = local_midnight(first, period.zone)
+    sealed_end = local_midnight(end, period.zone)
     raw = tuple(
         (naive_utc(a), naive_utc(b))
         for a, b in ((period.start, sealed_start), (sealed_end, period.end))
@@ -93,8 +95,9 @@ def split_period(period: Period, state: RollupState | None) -> Split:
     return Split((first, end), raw)
 
 
-def local_midnight(day: date, period: Period) -> datetime:
-    return datetime.combine(day, time(), tzinfo=period.zone).astimezone(UTC)
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The instant (aware UTC) at which the local ``day`` of ``zone`` begins."""
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
 
 
 # -- the parts of a combined query -----------------------------------------------------------
@@ -122,14 +125,14 @@ def visit_parts(
     if split.days is not None:
         first, end = split.days
         part = rollup_visit_part.c
-        stored = _visit_columns(part)
+        stored = visit_columns(part)
         if label is not None:
             stored.append(day_label(label[0], part.day, label[1].interval).label("label"))
         parts.append(select(*stored).where(part.day >= first, part.day < end))
     intervals = split.raw if label is None else _cut_at_buckets(split.raw, label[1])
     for start, stop in intervals:
         v = visit.c
-        columns = _visit_columns(v)
+        columns = visit_columns(v)
         if label is not None:
             columns.append(bucket(label[0], v.first_seen, label[1]).label("label"))
         inside = (v.first_seen >= start) & (v.last_seen < stop)
@@ -162,8 +165,9 @@ def visit_parts(
     return union_all(*parts)
 
 
-def _visit_columns(table: Any) -> list[Any]:
-    """The columns of a visit part, of ``visit`` or ``rollup_visit_part`` (same names)."""
+def visit_columns(table: Any) -> list[Any]:
+    """The columns of a visit part, of ``visit``, ``rollup_visit_part`` or the visit rows of
+    metrics.py (same names)."""
     return [
         table.session_id,
         table.visitor_id,

@@ -22,17 +22,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column, ColumnElement, Connection, Engine, Table, delete, select, update
 
-from footfall.query.rollups import read_state
+from footfall.query.rollups import local_midnight, read_state
+from footfall.query.sql import naive_utc
 from footfall.store.database import write_connection
 from footfall.store.rollups import ID_LIFETIME
 from footfall.store.schema import (
+    ROLLUP_TABLES,
     custom_event,
     dropped_event,
     page_view,
-    rollup_day,
     rollup_state,
-    rollup_visit_part,
-    rollup_visitor_item,
     salt,
     visit,
     visit_session,
@@ -104,10 +103,9 @@ def purge(
     with engine.connect() as conn:
         state = read_state(conn)
     if state is not None:
-        zone = ZoneInfo(state.timezone)
-        rolled_until = datetime.combine(state.sealed_until, datetime.min.time(), tzinfo=zone)
+        rolled_until = local_midnight(state.sealed_until, ZoneInfo(state.timezone))
         # Rolling up the next day reads the 48 hours before it, for its visitors seen then.
-        keep_from = rolled_until.astimezone(UTC).replace(tzinfo=None) - ID_LIFETIME
+        keep_from = naive_utc(rolled_until - ID_LIFETIME)
         cutoff = min(cutoff, keep_from)
     # As SaltRepository.ensure: on day D only the salts of D and D-1 are still needed, and
     # a visit last seen before D-1 has an id no remaining salt can reproduce.
@@ -219,7 +217,7 @@ class _Batches:
     def delete_rollups(self, oldest_day: date) -> int:
         """Rollup rows of local days before ``oldest_day``: one transaction per table."""
         deleted = 0
-        for table in (rollup_day, rollup_visit_part, rollup_visitor_item):
+        for table in ROLLUP_TABLES:
             if self._stopped():
                 break
             with self._connect() as conn, conn.begin():

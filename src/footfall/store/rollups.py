@@ -49,10 +49,17 @@ from footfall.ingest.sessions import SESSION_TIMEOUT
 from footfall.query.filters import DIRECT, UNKNOWN, Filters
 from footfall.query.metrics import Queries
 from footfall.query.ranges import Period
-from footfall.query.rollups import VISIT_ATTRIBUTES, RollupState, read_state
+from footfall.query.rollups import (
+    VISIT_ATTRIBUTES,
+    RollupState,
+    local_midnight,
+    read_state,
+    visit_columns,
+)
 from footfall.query.sql import naive_utc
 from footfall.store.database import write_connection
 from footfall.store.schema import (
+    ROLLUP_TABLES,
     custom_event,
     page_view,
     rollup_day,
@@ -75,7 +82,7 @@ Progress = Callable[[date, date], None]
 def final_at(day: date, zone: ZoneInfo) -> datetime:
     """When ``day`` (local) can no longer change: the end of the last UTC salt day that
     overlaps it, plus the time a visit may continue past that midnight, plus a margin."""
-    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+    end = local_midnight(day + timedelta(days=1), zone)
     salt_day_end = datetime.combine(end.date(), time(), tzinfo=UTC)
     if salt_day_end < end:
         salt_day_end += timedelta(days=1)
@@ -125,7 +132,7 @@ def reset(engine: Engine, since: datetime) -> None:
             first_day = max(first_day, local_day(earliest.replace(tzinfo=UTC), zone))
         if state.sealed_until <= first_day:
             return
-        for table in (rollup_day, rollup_visit_part, rollup_visitor_item):
+        for table in ROLLUP_TABLES:
             conn.execute(delete(table).where(table.c.day >= first_day))
         conn.execute(update(rollup_state).values(sealed_until=first_day))
 
@@ -134,7 +141,7 @@ def rebuild(engine: Engine) -> None:
     """Drop every rollup; the next ``roll_up`` builds them again from the raw events (so
     the days whose raw events are purged are lost)."""
     with write_connection(engine) as conn, conn.begin():
-        for table in (rollup_day, rollup_visit_part, rollup_visitor_item):
+        for table in ROLLUP_TABLES:
             conn.execute(delete(table))
         conn.execute(update(rollup_state).values(timezone=""))  # no zone: none rolled up
 
@@ -147,37 +154,21 @@ def local_day(moment: datetime, zone: ZoneInfo) -> date:
 
 
 def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo) -> None:
-    start = datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+    start, end = local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone)
     period = Period("custom", start, end, "day", zone)
     definitions = Queries(conn.engine, timezone=zone.key, clock=lambda: end, rollups=False)
-    for table in (rollup_day, rollup_visit_part, rollup_visitor_item):
+    for table in ROLLUP_TABLES:
         conn.execute(delete(table).where(table.c.day == day))
 
     visits = definitions.visits_select(period, Filters()).subquery("visits")
     # The visitors of the day also seen on another day keep their visits' parts.
+    parts = visit_columns(visits.c)
     conn.execute(
         insert(rollup_visit_part).from_select(
-            [
-                "day",
-                "session_id",
-                "visitor_id",
-                "first_seen",
-                "last_seen",
-                "pageviews",
-                "interactions",
-                *VISIT_ATTRIBUTES,
-            ],
-            select(
-                literal(day),
-                visits.c.session_id,
-                visits.c.visitor_id,
-                visits.c.first_seen,
-                visits.c.last_seen,
-                visits.c.pageviews,
-                visits.c.interactions,
-                *(visits.c[a] for a in VISIT_ATTRIBUTES),
-            ).where(visits.c.visitor_id.in_(_seen_elsewhere(start, end))),
+            ["day", *(c.name for c in parts)],
+            select(literal(day), *parts).where(
+                visits.c.visitor_id.in_(_seen_elsewhere(start, end))
+            ),
         )
     )
     elsewhere = select(rollup_visit_part.c.visitor_id).where(rollup_visit_part.c.day == day)
@@ -289,7 +280,7 @@ def _lock_state(conn: Connection, timezone: str, now: datetime) -> RollupState:
         log.warning(
             "footfall rollups were kept in %s; rebuilding them in %s", row.timezone, timezone
         )
-    for table in (rollup_day, rollup_visit_part, rollup_visitor_item):
+    for table in ROLLUP_TABLES:
         conn.execute(delete(table))
     conn.execute(update(rollup_state).values(**values))  # raw_from stays: still purged
     return RollupState(timezone, first, first, row.raw_from)

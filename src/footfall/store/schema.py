@@ -204,3 +204,6 @@ rollup_state = Table(
 )
 """One row: the local days ``[first_day, sealed_until)`` of ``timezone`` are rolled up, and
 raw events before ``raw_from`` (UTC) have been purged."""
+
+ROLLUP_TABLES = (rollup_day, rollup_visit_part, rollup_visitor_item)
+"""The tables of per-day numbers, each with its local ``day`` column."""
