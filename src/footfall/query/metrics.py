@@ -173,6 +173,13 @@ class Queries:
             raise RawEventsPurged(raw_from.replace(tzinfo=UTC), period.zone, filtered=bool(filters))
         return split
 
+    def _visits_of(self, split: Split | None, period: Period, filters: Filters) -> Any:
+        """The visit rows of ``period``: regrouped from raw events (no ``split``), or from
+        the visits, parts and events the split names."""
+        if split is None:
+            return self.visits_select(period, filters)
+        return visits_from_parts(split)
+
     def _previous_totals(self, period: Period, filters: Filters) -> dict[str, float] | None:
         """The totals of the period before, or None when they are no longer known."""
         try:
@@ -193,10 +200,7 @@ class Queries:
         instead of one grouping per list: the same numbers, several times faster."""
         with self.engine.connect() as conn:
             split = self._split(conn, period, filters)
-            if split is None:
-                visits = self.visits_select(period, filters).cte("visits")
-            else:
-                visits = visits_from_parts(split).cte("visits")
+            visits = self._visits_of(split, period, filters).cte("visits")
             totals = self.totals_select(visits).subquery()
             parts: list[Any] = [
                 select(literal("totals").label("kind"), null().label("value"), *totals.c)
@@ -251,10 +255,7 @@ class Queries:
     def _totals(self, period: Period, filters: Filters) -> dict[str, float]:
         with self.engine.connect() as conn:
             split = self._split(conn, period, filters)
-            if split is None:
-                visits = self._visits(period, filters)
-            else:
-                visits = visits_from_parts(split).subquery("visits")
+            visits = self._visits_of(split, period, filters).subquery("visits")
             row = conn.execute(self.totals_select(visits)).one()
             return _totals_row(*self._add_rolled_totals(conn, split, row))
 
@@ -347,18 +348,7 @@ class Queries:
             else:
                 query = self._items_combined(split, "page", limit)
             rows = [tuple(row) for row in conn.execute(query)]
-            paths = [row[0] for row in rows]
-            label = _one_bucket(split, period)
-            if split is not None and label is not None:
-                # The raw rest lies in one bucket: its counts came with the list above.
-                days_only = Split(split.days, ())
-                sparklines = self._sparklines_combined(conn, days_only, period, paths)
-                index = [name for name, _ in period.buckets()].index(label)
-                for path, *_, raw_count in rows:
-                    sparklines.setdefault(path, [0] * len(period.buckets()))
-                    sparklines[path][index] += int(raw_count)
-            else:
-                sparklines = self._sparklines_of(conn, period, filters, split, paths)
+            sparklines = self._sparklines_of(conn, period, filters, split, rows)
         return [TopPage(path, int(v), int(n), sparklines.get(path, [])) for path, v, n, *_ in rows]
 
     def _sparklines_of(
@@ -367,12 +357,21 @@ class Queries:
         period: Period,
         filters: Filters,
         split: Split | None,
-        paths: list[str],
+        top: list[tuple[Any, ...]],
     ) -> dict[str, list[int]]:
-        """Page views per bucket of the top pages; none (rather than zeros) for an hourly
-        period whose raw events are purged."""
+        """Page views per bucket of the ``top`` pages (their rows from the list); none
+        (rather than zeros) for an hourly period whose raw events are purged."""
+        paths = [row[0] for row in top]
         if split is None:
             return self._sparklines(conn, period, filters, paths)
+        label = _one_bucket(split, period)
+        if label is not None:
+            # The raw rest lies in one bucket: its counts came with the list (last column).
+            sparklines = self._sparklines_combined(conn, Split(split.days, ()), period, paths)
+            at = [name for name, _ in period.buckets()].index(label)
+            for path, *_, raw_count in top:
+                sparklines[path][at] += int(raw_count)
+            return sparklines
         try:
             by_bucket = self._split(conn, period, filters, hourly=True)
         except RawEventsPurged:
@@ -489,10 +488,7 @@ class Queries:
     ) -> list[tuple[str, int, int]]:
         with self.engine.connect() as conn:
             split = self._split(conn, period, filters)
-            if split is None:
-                visits = self._visits(period, filters)
-            else:
-                visits = visits_from_parts(split).subquery("visits")
+            visits = self._visits_of(split, period, filters).subquery("visits")
             query = self._group_select(visits, attribute, limit, split)
             return [(str(v), int(a), int(b)) for v, a, b in conn.execute(query)]
 
