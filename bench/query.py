@@ -480,6 +480,8 @@ class BackendResults:
     page: dict[str, float] = field(default_factory=dict)
     """range -> ms of the queries the dashboard page issues (its one-pass overview in
     place of the separate top stats and visit lists)."""
+    filtered: dict[str, float] = field(default_factory=dict)
+    """"filter=value" -> ms of the 30-day page's queries with that one filter."""
 
     def total(self, range: str) -> float | None:
         found = self.timings.get(range)
@@ -556,8 +558,37 @@ def time_footfall(
             f"  {name} {range}: dashboard page's queries {results.page[range]:,.0f} ms "
             f"(overview {overview.ms:,.0f} ms)"
         )
+    time_filtered(q, name, results, args)
     plans = explain_slowest(q, name, results.timings[TARGET_RANGE]) if explain else {}
     return results, plans
+
+
+def time_filtered(q: Queries, name: str, results: BackendResults, args: argparse.Namespace) -> None:
+    """The 30-day page's queries with one filter: the top page, the top referrer source
+    other than direct, and the top country (a click on the first row of those lists)."""
+    period = q.period(TARGET_RANGE)
+    none = Filters()
+    source = next(r.source for r in q.top_referrers(period, none) if r.source != DIRECT)
+    chosen = {
+        "page": q.top_pages(period, none, limit=1)[0].path,
+        "source": source,
+        "country": q.breakdown(period, none, "country", limit=1)[0].value,
+    }
+    for key, value in chosen.items():
+        f = Filters(**{key: value})
+        page = {
+            "overview": lambda f=f: q.overview(period, f),
+            "timeseries": lambda f=f: q.timeseries(period, f),
+            "top_pages": lambda f=f: q.top_pages(period, f, limit=10),
+            "top_events": lambda f=f: q.top_events(period, f),
+            "realtime": q.realtime,
+        }
+        timings = {k: measure(call, args.runs, args.max_query_seconds) for k, call in page.items()}
+        label = f"{key}={value}"
+        results.filtered[label] = sum(t.ms for t in timings.values())
+        cells = " ".join(f"{k}={v.cell()}" for k, v in timings.items())
+        total = results.filtered[label]
+        say(f"  {name} {TARGET_RANGE} {label}: page's queries {total:,.0f} ms | {cells}")
 
 
 @contextmanager
@@ -860,6 +891,12 @@ def print_table(plan: Plan, results: list[BackendResults], counts: dict[str, int
         for range in RANGES:
             cells = [f"{r.page[range]:,.0f}" if r.page else "" for r in results]
             say(f"{range:<20}" + "".join(f"{c:>{width}}" for c in cells))
+    filters = sorted({label for r in results for label in r.filtered})
+    if filters:
+        say(f"{TARGET_RANGE} with one filter: the dashboard page's queries (same list)")
+        for label in filters:
+            cells = [f"{r.filtered[label]:,.0f}" if label in r.filtered else "" for r in results]
+            say(f"{label[:19]:<20}" + "".join(f"{c:>{width}}" for c in cells))
     for r in results:
         if r.name == "duckdb":
             continue

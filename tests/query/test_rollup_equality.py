@@ -32,14 +32,17 @@ from hypothesis import strategies as st
 
 from conftest import BROWSER_UA, IPHONE_UA, ManualClock
 from footfall import Analytics, IngestContext
-from footfall.query.filters import Filters
+from footfall.query.filters import DIRECT, UNKNOWN, Filters
 from footfall.query.metrics import BREAKDOWNS, Queries
 from footfall.query.ranges import Period
 from footfall.store.retention import purge
 from footfall.store.rollups import final_at, rebuild, roll_up
 from footfall.store.schema import (
+    custom_event,
     metadata,
+    page_view,
     rollup_day,
+    rollup_filtered_day,
     rollup_state,
     rollup_visit_part,
     rollup_visitor_item,
@@ -78,6 +81,7 @@ VISITORS = 6
 """Visitor i browses from network 198.51.(i % 3 + 1).0/24 with User-Agent i % 5: six
 distinct (truncated IP, User-Agent) pairs, some sharing a network or a browser."""
 MAX_EVENTS = 60
+NO_FILTERS = Filters()
 NAMED_RANGES = ("today", "24h", "7d", "30d", "month", "12mo", "all")
 
 
@@ -287,31 +291,57 @@ def send_all(analytics: Analytics, clock: ManualClock, events: Iterable[Sent]) -
 
 
 def reports(
-    queries: Queries, period: Period, *, limits: bool = False, raw_only: bool = True
+    queries: Queries,
+    period: Period,
+    *,
+    limits: bool = False,
+    raw_only: bool = True,
+    filters: Filters = NO_FILTERS,
 ) -> dict[str, Any]:
-    """Every report of ``period`` (no filters: the rollups are only read without them);
-    with ``limits``, also the lists cut short, where ties and the limit meet, and (unless
-    not ``raw_only``) the event properties, which both paths read from raw events."""
-    none = Filters()
+    """Every report of ``period``, with ``filters``; with ``limits``, also the lists cut
+    short, where ties and the limit meet, and (unless not ``raw_only``) the event
+    properties, which both paths read from raw events."""
     found: dict[str, Any] = {
-        "dashboard_stats": queries.dashboard_stats(period, none),
-        "overview": queries.overview(period, none, limit=100),
-        "timeseries": queries.timeseries(period, none),
-        "top_pages": queries.top_pages(period, none, limit=100),
-        "top_referrers": queries.top_referrers(period, none, limit=100),
-        "top_events": queries.top_events(period, none, limit=100),
+        "dashboard_stats": queries.dashboard_stats(period, filters),
+        "overview": queries.overview(period, filters, limit=100),
+        "timeseries": queries.timeseries(period, filters),
+        "top_pages": queries.top_pages(period, filters, limit=100),
+        "top_referrers": queries.top_referrers(period, filters, limit=100),
+        "top_events": queries.top_events(period, filters, limit=100),
     }
     for attribute in BREAKDOWNS:
-        found[f"breakdown {attribute}"] = queries.breakdown(period, none, attribute, limit=100)
-    for path in ("/", "/pricing", "/nowhere"):
-        found[f"page_stats {path}"] = queries.page_stats(path, period)
+        found[f"breakdown {attribute}"] = queries.breakdown(period, filters, attribute, limit=100)
+    if not filters:
+        for path in ("/", "/pricing", "/nowhere"):
+            found[f"page_stats {path}"] = queries.page_stats(path, period)
     if limits:
-        found["overview limit 2"] = queries.overview(period, none, limit=2)
-        found["top_pages limit 2"] = queries.top_pages(period, none, limit=2)
-        found["top_events limit 1"] = queries.top_events(period, none, limit=1)
+        found["overview limit 2"] = queries.overview(period, filters, limit=2)
+        found["top_pages limit 2"] = queries.top_pages(period, filters, limit=2)
+        found["top_events limit 1"] = queries.top_events(period, filters, limit=1)
     if limits and raw_only:
-        found["event_properties"] = queries.event_properties(period, none, "Signup")
+        found["event_properties"] = queries.event_properties(period, filters, "Signup")
     return found
+
+
+def filter_choices(engine: sa.Engine) -> list[Filters]:
+    """One filter of each kind for every value in the data (and the empty source and
+    country), and a pair of filters (which only the raw path answers)."""
+    columns = {
+        "page": page_view.c.path,
+        "event": custom_event.c.name,
+        "source": page_view.c.referrer_source,
+        "country": page_view.c.country,
+        "device": page_view.c.device,
+        "browser": page_view.c.browser,
+        "os": page_view.c.os,
+    }
+    choices = [Filters(source=DIRECT), Filters(country=UNKNOWN), Filters(page="/nowhere")]
+    with engine.connect() as conn:
+        for name, column in columns.items():
+            values = conn.execute(sa.select(column).distinct().where(column.is_not(None)))
+            choices += [Filters(**{name: value}) for (value,) in values]
+    choices.append(Filters(page="/pricing", country="US"))
+    return sorted(set(choices), key=repr)
 
 
 def assert_same(expected: dict[str, Any], actual: dict[str, Any], what: str) -> None:
@@ -326,7 +356,14 @@ def ranges_of(t: Traffic) -> list[tuple[str | None, str | None, str | None]]:
     return named + custom
 
 
-def compare_everything(engine: sa.Engine, zone: str, clock: ManualClock, ranges: list) -> None:
+def compare_everything(
+    engine: sa.Engine,
+    zone: str,
+    clock: ManualClock,
+    ranges: list,
+    filters: tuple[Filters, ...] = (),
+) -> None:
+    """Every report of every range, without filters and with each of ``filters``."""
     reference = Queries(engine, timezone=zone, clock=clock, rollups=False)
     rolled = Queries(engine, timezone=zone, clock=clock, rollups=True)
     assert rolled.realtime() == reference.realtime()
@@ -335,12 +372,21 @@ def compare_everything(engine: sa.Engine, zone: str, clock: ManualClock, ranges:
         assert rolled.period(range_, from_date, to_date) == period
         what = f"{range_ or 'custom'} {period.start} .. {period.end} ({zone}, now {clock()})"
         limits = i == len(ranges) - 1
-        assert_same(
-            reports(reference, period, limits=limits), reports(rolled, period, limits=limits), what
-        )
+        for chosen in (Filters(), *filters):
+            assert_same(
+                reports(reference, period, limits=limits, filters=chosen),
+                reports(rolled, period, limits=limits, filters=chosen),
+                f"{what}, {chosen.to_dict()}",
+            )
 
 
-ROLLUP_TABLES = (rollup_day, rollup_visit_part, rollup_visitor_item, rollup_state)
+ROLLUP_TABLES = (
+    rollup_day,
+    rollup_filtered_day,
+    rollup_visit_part,
+    rollup_visitor_item,
+    rollup_state,
+)
 
 
 def rollup_contents(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
@@ -398,12 +444,15 @@ def test_every_report_equals_the_raw_reference(database_url):
 
     # PostgreSQL takes half as long again per example; the whole file stays near a minute.
     @settings(max_examples=20 if database_url.startswith("sqlite") else 15, **PROPERTY_SETTINGS)
-    @given(traffic())
-    def check(t: Traffic) -> None:
+    @given(traffic(), st.data())
+    def check(t: Traffic, data: st.DataObject) -> None:
         analytics, clock, done = run_traffic(database_url, t)
         try:
             rolled_up.append(done)
-            compare_everything(analytics.store.engine, t.zone, clock, ranges_of(t))
+            engine = analytics.store.engine
+            choices = st.sampled_from(filter_choices(engine))
+            filters = tuple(data.draw(st.lists(choices, min_size=1, max_size=2, unique=True)))
+            compare_everything(engine, t.zone, clock, ranges_of(t), filters)
         finally:
             analytics.close()
 
@@ -458,15 +507,25 @@ def test_rebuild_then_purge_keep_the_numbers(database_url):
             ]
             periods = [(r, reference.period(*r)) for r in ranges]
             periods = [(r, p) for r, p in periods if whole_days(p)]
-            expected = [reports(reference, p, limits=True, raw_only=False) for _, p in periods]
+            singles = [f for f in filter_choices(engine) if len(f.to_dict()) == 1]
+            one = data.draw(st.sampled_from(singles))  # one filter: rollups of its own
+            expected = [
+                (
+                    reports(reference, p, limits=True, raw_only=False),
+                    reports(reference, p, limits=True, raw_only=False, filters=one),
+                )
+                for _, p in periods
+            ]
 
             summary = purge(engine, retention_days=1, now=clock())
             purged.append(summary.pageviews + summary.custom_events)
             rolled = Queries(engine, timezone=t.zone, clock=clock, rollups=True)
-            for (r, period), wanted in zip(periods, expected, strict=True):
+            for (r, period), (wanted, filtered) in zip(periods, expected, strict=True):
                 assert rolled.period(*r) == period
                 what = f"{r} {period.start} .. {period.end} ({t.zone}, now {clock()}), purged"
                 assert_same(wanted, reports(rolled, period, limits=True, raw_only=False), what)
+                found = reports(rolled, period, limits=True, raw_only=False, filters=one)
+                assert_same(filtered, found, f"{what}, {one.to_dict()}")
         finally:
             analytics.close()
 

@@ -210,12 +210,13 @@ def count_rows_of(store: Store, table: str) -> int:
         return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
-def test_a_filter_over_purged_days_says_so_instead_of_counting_too_little(
+def test_filters_over_purged_days_read_rollups_or_say_so_instead_of_counting_too_little(
     make_analytics, serve, sqlite_url, clock
 ):
-    """Raw events 100 and 5 days old, 90 days kept: the unfiltered 12 months still count
-    both (rollups); a filter needs raw events, so it refuses periods from before the
-    cutoff, and a later period's comparison with a purged one has no previous value."""
+    """Raw events 100 and 5 days old, 90 days kept: the 12 months still count both, also
+    with one filter (rollups); two filters need raw events, so they refuse periods from
+    before the cutoff, and a later period's comparison with a purged one has no previous
+    value."""
     clock.now = NOW
     analytics = make_analytics(sqlite_url, admin_token="t", retention_days=90)
     analytics.store.writer.write_now(
@@ -226,19 +227,24 @@ def test_a_filter_over_purged_days_says_so_instead_of_counting_too_little(
     api = analytics.api
     year = api.get_dashboard_stats_sync("12mo")
     assert year.pageviews.value == 2
+    assert api.get_dashboard_stats_sync("12mo", page="/").pageviews.value == 2
+    assert api.get_dashboard_stats_sync("12mo", page="/a").pageviews.value == 0
+    assert api.get_dashboard_stats_sync("12mo", country="(unknown)").visitors.value == 2
+    both = {"page": "/", "country": "(unknown)"}
     with pytest.raises(InvalidQuery) as refused:
-        api.get_dashboard_stats_sync("12mo", page="/")
+        api.get_dashboard_stats_sync("12mo", **both)
     cutoff = (NOW - timedelta(days=90)).date().isoformat()
     assert refused.value.param == "range" and cutoff in refused.value.message
+    assert "these filters" in refused.value.message
     # September 1st to November 20th (81 days) is after the cutoff (August 22nd, noon);
     # the 81 days before it are not.
     days = {"from_date": "2026-09-01", "to_date": "2026-11-20"}
-    recent = api.get_dashboard_stats_sync(**days, page="/")
+    recent = api.get_dashboard_stats_sync(**days, **both)
     assert recent.pageviews.value == 1
     assert recent.pageviews.previous is None and recent.pageviews.change is None
     unfiltered = api.get_dashboard_stats_sync(**days)
     assert unfiltered.pageviews.previous == 1 and unfiltered.pageviews.change == 0.0
-    month = api.get_dashboard_stats_sync("30d", page="/")  # and its previous 30: kept
+    month = api.get_dashboard_stats_sync("30d", **both)  # and its previous 30: kept
     assert (month.pageviews.value, month.pageviews.previous) == (1, 0)
     # The purged day alone: its numbers come from the rollups, its hours are gone.
     old_day = (NOW - timedelta(days=100)).date().isoformat()
@@ -250,14 +256,13 @@ def test_a_filter_over_purged_days_says_so_instead_of_counting_too_little(
         api.get_timeseries_sync(**one_day)
 
     server = serve(analytics)
+    query = "range=12mo&page=/&country=(unknown)"
     answer = server.client.get(
-        "/api/data/analytics/stats?range=12mo&page=/", headers={"Authorization": "Bearer t"}
+        f"/api/data/analytics/stats?{query}", headers={"Authorization": "Bearer t"}
     )
     assert answer.status_code == 400
     assert cutoff in answer.text
-    page = server.client.get(
-        "/pages/analytics?range=12mo&page=/", headers={"Authorization": "Bearer t"}
-    )
+    page = server.client.get(f"/pages/analytics?{query}", headers={"Authorization": "Bearer t"})
     assert page.status_code == 400 and cutoff in page.text
 
 
@@ -277,3 +282,52 @@ def test_a_purge_keeps_what_rolling_up_the_next_day_reads(store):
     both = q.dashboard_stats(q.period(None, "2026-11-17", "2026-11-18"), Filters())
     assert (both.visitors.value, both.visits.value) == (1, 1)
     assert both.visit_duration.value == 1200.0
+
+
+def test_the_upgrade_to_filter_rollups_rolls_up_again_what_it_can(store):
+    """A database rolled up before filter rollups existed (revision 0003), with raw events
+    before November 4th purged: the upgrade forgets the rollups of the days it can roll up
+    again (November 6th on: their raw events and those of the 48 hours before are kept),
+    and keeps the older ones. Afterwards one filter reads rollups from the 6th on, and
+    refuses a period from before it rather than count too little."""
+    from alembic import command
+
+    from footfall.store.migrate import alembic_config, migrate
+    from footfall.store.schema import rollup_filtered_day
+
+    now = datetime(2026, 11, 12, 0, 0, tzinfo=UTC)
+    for day in range(1, 11):  # two visitors a day, one of them on /a
+        at = datetime(2026, 11, day, 10, 0, tzinfo=UTC)
+        store.writer.write_now(
+            [_view(at, day * 10 + 1, day * 10 + 1), _view(at, day * 10 + 2, day * 10 + 2, "/a")]
+        )
+    assert roll_up(store.engine, timezone="UTC", now=now) == 10
+    purge(store.engine, retention_days=8, now=now)  # raw events before November 4th
+    config = alembic_config()
+    with store.engine.begin() as conn:  # as it was before the upgrade
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0003")
+    migrate(store.engine)
+
+    with store.engine.connect() as conn:
+        state = conn.execute(sa.text("SELECT sealed_until, filtered_from FROM rollup_state")).one()
+        kept = conn.execute(
+            sa.text("SELECT count(*) FROM rollup_day WHERE dimension = '' AND visitors > 0")
+        ).scalar_one()
+    assert [str(d) for d in state] == ["2026-11-06", "2026-11-06"]
+    assert kept == 5  # November 1st to 5th
+    assert roll_up(store.engine, timezone="UTC", now=now) == 5
+    with store.engine.connect() as conn:
+        days = conn.execute(sa.select(rollup_filtered_day.c.day).distinct()).scalars().all()
+    assert sorted(str(d) for d in days) == [f"2026-11-{d:02}" for d in range(6, 11)]
+
+    q = Queries(store.engine, timezone="UTC", clock=lambda: now)
+    recent = q.period(None, "2026-11-06", "2026-11-10")
+    stats = q.dashboard_stats(recent, Filters(page="/a"))
+    assert (stats.visitors.value, stats.pageviews.value) == (5, 5)
+    assert (
+        q.dashboard_stats(q.period(None, "2026-11-01", "2026-11-10"), Filters()).visitors.value
+        == 20
+    )
+    with pytest.raises(InvalidQuery, match="2026-11-04"):
+        q.dashboard_stats(q.period(None, "2026-11-01", "2026-11-10"), Filters(page="/a"))

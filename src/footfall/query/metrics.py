@@ -53,6 +53,7 @@ from footfall.query.results import (
     TopReferrer,
 )
 from footfall.query.rollups import (
+    FILTER_VALUE_MAX,
     Split,
     item_rows,
     local_midnight,
@@ -70,16 +71,16 @@ BREAKDOWNS = ("country", "device", "browser", "os")
 
 
 class RawEventsPurged(InvalidQuery):
-    """A report that needs raw events (a filtered one, an hourly chart) of a period whose
-    raw events are partly purged: the rollups hold no such numbers, so there is nothing
-    right to show."""
+    """A report that needs raw events (with several filters, an hourly chart) of a period
+    whose raw events are partly purged: the rollups hold no such numbers, so there is
+    nothing right to show."""
 
     def __init__(self, raw_from: datetime, zone: ZoneInfo, *, filtered: bool) -> None:
         first = raw_from.astimezone(zone).date().isoformat()
         what, instead = (
             (
-                "filtered reports need",
-                ", or remove the filter (reports without filters cover every day)",
+                "reports with these filters need",
+                ", or keep one filter at most (such reports cover every day rolled up)",
             )
             if filtered
             else ("hourly charts need", ", or a range of several days")
@@ -155,22 +156,24 @@ class Queries:
         ``hourly``: for a report by hour, which rollups (per day) cannot give.
 
         Whatever has to be read from raw events must still be there: for a period whose
-        raw part starts before the raw events kept (a filtered report, an hourly chart of a
+        raw part starts before the raw events kept (two filters, an hourly chart of a
         purged day), this raises ``RawEventsPurged`` rather than count too little."""
         if not self.rollups and not filters:
             return None
         state = read_state(conn)
         raw_from = state.raw_from if state is not None else None
-        if filters or not self.rollups:
+        chosen = _rolled_up_filter(filters)
+        if not self.rollups or (filters and chosen is None):
             split = None
             raw_starts = [naive_utc(period.start)]
         else:
-            split = split_period(period, state)
+            split = split_period(period, state, chosen)
             if hourly and period.interval == "hour":
-                split = Split(None, ((naive_utc(period.start), naive_utc(period.end)),))
+                split = Split(None, ((naive_utc(period.start), naive_utc(period.end)),), chosen)
             raw_starts = [start for start, _ in split.raw]
         if raw_from is not None and any(start < raw_from for start in raw_starts):
-            raise RawEventsPurged(raw_from.replace(tzinfo=UTC), period.zone, filtered=bool(filters))
+            several = bool(filters) and chosen is None
+            raise RawEventsPurged(raw_from.replace(tzinfo=UTC), period.zone, filtered=several)
         return split
 
     def _visits_of(self, split: Split | None, period: Period, filters: Filters) -> Any:
@@ -316,12 +319,17 @@ class Queries:
     def _timeseries_combined(self, split: Split, period: Period) -> Select[Any]:
         rolled = rollup_rows(split, "").subquery()
         parts = visit_parts(split, (self.dialect, period)).subquery()
-        rest = select(
-            parts.c.label,
+        counted = parts.c.pageviews
+        rest = select(parts.c.label).group_by(parts.c.label)
+        if split.filter is not None:
+            rest = rest.where(parts.c.session_id.in_(_selected(split)))
+            if split.filter[0] == "page":
+                counted = parts.c.matched
+        rest = rest.add_columns(
             func.count(distinct(parts.c.visitor_id)).label("visitors"),
             func.count(distinct(parts.c.session_id)).label("visits"),
-            func.sum(parts.c.pageviews).label("pageviews"),
-        ).group_by(parts.c.label)
+            func.sum(counted).label("pageviews"),
+        )
         both = union_all(
             select(
                 day_label(self.dialect, rolled.c.day, period.interval).label("label"),
@@ -367,7 +375,8 @@ class Queries:
         label = _one_bucket(split, period)
         if label is not None:
             # The raw rest lies in one bucket: its counts came with the list (last column).
-            sparklines = self._sparklines_combined(conn, Split(split.days, ()), period, paths)
+            rolled_only = Split(split.days, (), split.filter)
+            sparklines = self._sparklines_combined(conn, rolled_only, period, paths)
             at = [name for name, _ in period.buckets()].index(label)
             for path, *_, raw_count in top:
                 sparklines[path][at] += int(raw_count)
@@ -404,7 +413,7 @@ class Queries:
         """Pages or events by visitors then count (then how many of those came from raw
         events): rollup rows plus the remainder."""
         rolled = rollup_rows(split, kind).subquery()
-        items = item_rows(split, kind).subquery()
+        items = item_rows(split, kind, selected=_selected(split)).subquery()
         rest = select(
             items.c.value,
             func.count(distinct(items.c.visitor_id)).label("visitors"),
@@ -451,7 +460,7 @@ class Queries:
         if not paths:
             return {}
         rolled = rollup_rows(split, "page").subquery()
-        items = item_rows(split, "page", (self.dialect, period)).subquery()
+        items = item_rows(split, "page", (self.dialect, period), _selected(split)).subquery()
         # (With no raw rest, item_rows is the stored part alone.)
         both = union_all(
             select(
@@ -686,6 +695,16 @@ class Queries:
         return query
 
 
+def _rolled_up_filter(filters: Filters) -> tuple[str, str] | None:
+    """The one filter of ``filters`` as rollups keep it, or None (no filter, several, or
+    a value too long to have rollups)."""
+    chosen = filters.to_dict()
+    if len(chosen) != 1:
+        return None
+    (name, value), *_ = chosen.items()
+    return (name, value) if len(value) <= FILTER_VALUE_MAX else None
+
+
 def _one_bucket(split: Split | None, period: Period) -> str | None:
     """The label of the one bucket the raw rest of ``split`` lies in, if it is one."""
     if split is None or not split.raw or period.interval == "hour":
@@ -696,6 +715,14 @@ def _one_bucket(split: Split | None, period: Period) -> str | None:
         for moment in (start, stop - timedelta(microseconds=1))
     }
     return labels.pop() if len(labels) == 1 else None
+
+
+def _selected(split: Split) -> Any:
+    """The session ids of the visits of the split's remainder that its filter selects."""
+    if split.filter is None:
+        return None
+    visits = visits_from_parts(split).subquery("selected")
+    return select(visits.c.session_id)
 
 
 def is_bounce(visits: Any) -> Any:

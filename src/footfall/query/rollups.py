@@ -24,12 +24,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Integer, Select, case, func, literal, select, union_all
 
+from footfall.query.filters import DIRECT, UNKNOWN
 from footfall.query.ranges import Period
 from footfall.query.sql import bucket, day_label, naive_utc
 from footfall.store.schema import (
     custom_event,
     page_view,
     rollup_day,
+    rollup_filtered_day,
     rollup_state,
     rollup_visit_part,
     rollup_visitor_item,
@@ -38,6 +40,11 @@ from footfall.store.schema import (
 
 VISIT_ATTRIBUTES = ("source", "country", "device", "browser", "os")
 """The attributes of a visit, as the visit rows of metrics.py name them."""
+FILTERS = (*VISIT_ATTRIBUTES, "page", "event")
+"""The filters with rollups of their own (``rollup_filtered_day``)."""
+FILTER_VALUE_MAX = 500
+"""Longer filter values (only a page's path can be) get no rollups: an index entry has a
+size limit on PostgreSQL, and filters on them read raw events."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +55,8 @@ class RollupState:
     """The first local day not rolled up yet."""
     raw_from: datetime | None = None
     """Raw events before this instant (naive UTC) have been purged."""
+    filtered_from: date | None = None
+    """The first rolled-up day with ``rollup_filtered_day`` rows (None: none has)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +67,9 @@ class Split:
     """``[first, end)``: the local days read from the rollups (None: none)."""
     raw: tuple[tuple[datetime, datetime], ...]
     """Naive UTC ``[start, end)`` intervals read from raw events."""
+    filter: tuple[str, str] | None = None
+    """The one filter (one of ``FILTERS``, and its value) the report has, if any: the
+    rolled-up days are read from its rollups, and the rest keeps the visits it selects."""
 
 
 def read_state(conn: Connection) -> RollupState | None:
@@ -67,21 +79,28 @@ def read_state(conn: Connection) -> RollupState | None:
             rollup_state.c.first_day,
             rollup_state.c.sealed_until,
             rollup_state.c.raw_from,
+            rollup_state.c.filtered_from,
         )
     ).first()
     return RollupState(*row) if row is not None else None
 
 
-def split_period(period: Period, state: RollupState | None) -> Split:
+def split_period(
+    period: Period, state: RollupState | None, filter: tuple[str, str] | None = None
+) -> Split:
     """The rolled-up days of ``period`` and the rest, read from visits and raw events
-    (all of it for today, or when the rollups are kept in another time zone)."""
-    whole = Split(None, ((naive_utc(period.start), naive_utc(period.end)),))
+    (all of it for today, or when the rollups are kept in another time zone). With a
+    ``filter``, only days that have its rollups count as rolled up."""
+    whole = Split(None, ((naive_utc(period.start), naive_utc(period.end)),), filter)
     if state is None or state.timezone != period.zone.key:
         return whole
     local_start = period.start.astimezone(period.zone)
     first = local_start.date()
     if local_start.time() != time():
         first += timedelta(days=1)
+    if filter is not None and state.filtered_from != state.first_day:
+        # Days rolled up before filter rollups existed (none before first_day: no events).
+        first = max(first, state.filtered_from or state.sealed_until)
     end = min(period.end.astimezone(period.zone).date(), state.sealed_until)
     if end <= first:
         return whole
@@ -92,7 +111,7 @@ def split_period(period: Period, state: RollupState | None) -> Split:
         for a, b in ((period.start, sealed_start), (sealed_end, period.end))
         if a < b
     )
-    return Split((first, end), raw)
+    return Split((first, end), raw, filter)
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -104,10 +123,16 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
 
 
 def rollup_rows(split: Split, dimension: str) -> Select[Any]:
-    """The ``rollup_day`` rows of one dimension (``""``: the whole site) in the split."""
+    """The rows of one dimension (``""``: the whole site) in the split's rolled-up days:
+    of ``rollup_day``, or of ``rollup_filtered_day`` for the split's filter."""
     first, end = split.days or (date.min, date.min)
-    return select(rollup_day).where(
-        rollup_day.c.dimension == dimension, rollup_day.c.day >= first, rollup_day.c.day < end
+    if split.filter is None:
+        table, chosen = rollup_day, []
+    else:
+        table = rollup_filtered_day
+        chosen = [table.c.filter == split.filter[0], table.c.filter_value == split.filter[1]]
+    return select(table).where(
+        *chosen, table.c.dimension == dimension, table.c.day >= first, table.c.day < end
     )
 
 
@@ -117,27 +142,28 @@ def visit_parts(
     """One row per visit part: the stored parts of the rolled-up days; for the rest, the
     ``visit`` rows of the visits inside it and, for the few that cross its edges, each of
     their events inside it as a part of its own. Grouped by session, they give the visits.
+    Each part has ``matched``: how many of its events a page or event filter matches.
     With ``label`` (the dialect and the period), each part also has its bucket's label, and
     the rest is cut at the buckets' edges so that a whole visit lies in one bucket. Without
     ``whole``, the ``visit`` rows are left out (``visits_from_parts`` takes them as they
-    are)."""
+    are). With a filter, the ``visit`` rows are only those of the visits it selects."""
     parts: list[Select[Any]] = []
     if split.days is not None:
         first, end = split.days
         part = rollup_visit_part.c
-        stored = visit_columns(part)
+        stored = [*visit_columns(part), _stored_matches(split.filter, part).label("matched")]
         if label is not None:
             stored.append(day_label(label[0], part.day, label[1].interval).label("label"))
         parts.append(select(*stored).where(part.day >= first, part.day < end))
     intervals = split.raw if label is None else _cut_at_buckets(split.raw, label[1])
     for start, stop in intervals:
         v = visit.c
-        columns = visit_columns(v)
-        if label is not None:
-            columns.append(bucket(label[0], v.first_seen, label[1]).label("label"))
         inside = (v.first_seen >= start) & (v.last_seen < stop)
         if whole:
-            parts.append(select(*columns).where(v.last_seen >= start, inside))
+            query = _whole_visits(split.filter, start, stop)
+            if label is not None:
+                query = query.add_columns(bucket(label[0], v.first_seen, label[1]).label("label"))
+            parts.append(query)
         crossing = select(v.session_id).where(v.last_seen >= start, v.first_seen < stop, ~inside)
         for table, is_pageview in ((page_view, True), (custom_event, False)):
             interaction = (
@@ -152,6 +178,7 @@ def visit_parts(
                 interaction.label("interactions"),
                 table.c.referrer_source.label("source"),
                 *(table.c[a] for a in VISIT_ATTRIBUTES[1:]),
+                _event_matches(split.filter, table).label("matched"),
             ]
             if label is not None:
                 raw.append(bucket(label[0], table.c.timestamp, label[1]).label("label"))
@@ -163,6 +190,60 @@ def visit_parts(
                 )
             )
     return union_all(*parts)
+
+
+def _whole_visits(filter: tuple[str, str] | None, start: datetime, stop: datetime) -> Select[Any]:
+    """The ``visit`` rows of the visits inside ``[start, stop)`` (those ``filter`` selects),
+    as visit parts with ``matched``."""
+    v = visit.c
+    query = select(*visit_columns(v)).where(
+        v.last_seen >= start, v.first_seen >= start, v.last_seen < stop
+    )
+    kind = filter[0] if filter is not None else None
+    if kind not in ("page", "event"):
+        if filter is not None:
+            query = query.where(_attribute_is(v[filter[0]], filter))
+        return query.add_columns(literal(0, Integer).label("matched"))
+    assert filter is not None
+    table = page_view if kind == "page" else custom_event
+    column = table.c.path if kind == "page" else table.c.name
+    matches = (
+        select(table.c.session_id, func.count().label("matched"))
+        .where(table.c.timestamp >= start, table.c.timestamp < stop, column == filter[1])
+        .group_by(table.c.session_id)
+        .subquery("matches")
+    )
+    return query.add_columns(matches.c.matched).join_from(
+        visit, matches, matches.c.session_id == v.session_id
+    )
+
+
+def _attribute_is(column: Any, filter: tuple[str, str]) -> Any:
+    """The condition of a visit attribute filter (its empty value is no value)."""
+    empty = DIRECT if filter[0] == "source" else UNKNOWN
+    return column.is_(None) if filter[1] == empty else column == filter[1]
+
+
+def _event_matches(filter: tuple[str, str] | None, table: Any) -> Any:
+    """1 for an event of ``table`` that a page or event ``filter`` matches, else 0."""
+    if filter is not None and (filter[0], table) in (("page", page_view), ("event", custom_event)):
+        column = table.c.path if table is page_view else table.c.name
+        return case((column == filter[1], 1), else_=0)
+    return literal(0, Integer)
+
+
+def _stored_matches(filter: tuple[str, str] | None, part: Any) -> Any:
+    """How many events of a stored visit part a page or event ``filter`` matches."""
+    if filter is None or filter[0] not in ("page", "event"):
+        return literal(0, Integer)
+    item = rollup_visitor_item.c
+    matched = select(func.coalesce(func.sum(item.count), 0)).where(
+        item.day == part.day,
+        item.session_id == part.session_id,
+        item.kind == filter[0],
+        item.value == filter[1],
+    )
+    return matched.scalar_subquery()
 
 
 def visit_columns(table: Any) -> list[Any]:
@@ -193,42 +274,51 @@ def _cut_at_buckets(
 
 
 def visits_from_parts(split: Split) -> Any:
-    """The visits of the non-rolled-up remainder, shaped like metrics.py's visit rows: the
-    ``visit`` rows of the visits inside it as they are (nothing else of theirs is in the
-    remainder), and the other parts grouped by visit."""
+    """The visits of the non-rolled-up remainder (those the split's filter selects), shaped
+    like metrics.py's visit rows: the ``visit`` rows of the visits inside it as they are
+    (nothing else of theirs is in the remainder), and the other parts grouped by visit."""
     parts = visit_parts(split, whole=False).subquery("parts")
+    kind = split.filter[0] if split.filter is not None else None
+    counted = parts.c.matched if kind == "page" else parts.c.pageviews
     grouped = select(
         parts.c.session_id,
         func.min(parts.c.visitor_id).label("visitor_id"),
         func.min(parts.c.first_seen).label("first_seen"),
         func.max(parts.c.last_seen).label("last_seen"),
         func.sum(parts.c.pageviews).label("pageviews"),
-        func.sum(parts.c.pageviews).label("counted_pageviews"),
+        func.sum(counted).label("counted_pageviews"),
         func.sum(parts.c.interactions).label("interactions"),
         func.max(parts.c.source).label("source"),
         *(func.min(parts.c[a]).label(a) for a in VISIT_ATTRIBUTES[1:]),
     ).group_by(parts.c.session_id)
-    v = visit.c
-    whole = [
-        select(
-            v.session_id,
-            v.visitor_id,
-            v.first_seen,
-            v.last_seen,
-            v.pageviews,
-            v.pageviews.label("counted_pageviews"),
-            v.interactions,
-            *(v[a] for a in VISIT_ATTRIBUTES),
-        ).where(v.last_seen >= start, v.first_seen >= start, v.last_seen < stop)
-        for start, stop in split.raw
-    ]
+    if kind in ("page", "event"):
+        grouped = grouped.having(func.sum(parts.c.matched) > 0)
+    elif split.filter is not None:
+        attribute = func.max(parts.c.source) if kind == "source" else func.min(parts.c[kind])
+        grouped = grouped.having(_attribute_is(attribute, split.filter))
+    whole = []
+    for start, stop in split.raw:
+        rows = _whole_visits(split.filter, start, stop).subquery("whole")
+        whole.append(
+            select(
+                *visit_columns(rows.c)[:5],
+                (rows.c.matched if kind == "page" else rows.c.pageviews).label("counted_pageviews"),
+                *visit_columns(rows.c)[5:],
+            )
+        )
     return union_all(grouped, *whole)
 
 
-def item_rows(split: Split, kind: str, label: tuple[str, Period] | None = None) -> Select[Any]:
+def item_rows(
+    split: Split,
+    kind: str,
+    label: tuple[str, Period] | None = None,
+    selected: Any = None,
+) -> Select[Any]:
     """``(value, visitor_id, count, raw)`` of the pages viewed (``page``) or events sent
     (``event``) in the remainder: stored items of the rolled-up days (``raw`` 0), raw rows
-    otherwise (``raw`` 1).
+    otherwise (``raw`` 1). With a filter, only those of the ``selected`` visits (session
+    ids), and of a page or event filter's kind, only its page or event.
     With ``label`` (the dialect and the period), each row also has its bucket's label."""
     first, end = split.days or (date.min, date.min)
     item = rollup_visitor_item.c
@@ -245,9 +335,19 @@ def item_rows(split: Split, kind: str, label: tuple[str, Period] | None = None) 
         dialect, period = label
         stored.append(day_label(dialect, item.day, period.interval).label("label"))
         raw.append(bucket(dialect, table.c.timestamp, period).label("label"))
+    chosen_stored: list[Any] = []
+    chosen_raw: list[Any] = []
+    if split.filter is not None:
+        chosen_stored.append(item.session_id.in_(selected))
+        chosen_raw.append(table.c.session_id.in_(selected))
+        if split.filter[0] == kind:
+            chosen_stored.append(item.value == split.filter[1])
+            chosen_raw.append(column == split.filter[1])
     parts: list[Select[Any]] = [
-        select(*stored).where(item.kind == kind, item.day >= first, item.day < end)
+        select(*stored).where(item.kind == kind, item.day >= first, item.day < end, *chosen_stored)
     ]
     for start, stop in split.raw:
-        parts.append(select(*raw).where(table.c.timestamp >= start, table.c.timestamp < stop))
+        parts.append(
+            select(*raw).where(table.c.timestamp >= start, table.c.timestamp < stop, *chosen_raw)
+        )
     return union_all(*parts)

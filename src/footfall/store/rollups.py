@@ -32,9 +32,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
+    Column,
     Connection,
     Engine,
+    Index,
+    MetaData,
     Select,
+    String,
+    Table,
     delete,
     distinct,
     func,
@@ -50,6 +56,8 @@ from footfall.query.filters import DIRECT, UNKNOWN, Filters
 from footfall.query.metrics import Queries
 from footfall.query.ranges import Period
 from footfall.query.rollups import (
+    FILTER_VALUE_MAX,
+    FILTERS,
     VISIT_ATTRIBUTES,
     RollupState,
     local_midnight,
@@ -63,6 +71,7 @@ from footfall.store.schema import (
     custom_event,
     page_view,
     rollup_day,
+    rollup_filtered_day,
     rollup_state,
     rollup_visit_part,
     rollup_visitor_item,
@@ -134,7 +143,10 @@ def reset(engine: Engine, since: datetime) -> None:
             return
         for table in ROLLUP_TABLES:
             conn.execute(delete(table).where(table.c.day >= first_day))
-        conn.execute(update(rollup_state).values(sealed_until=first_day))
+        filtered_from = min(first_day, state.filtered_from or first_day)
+        conn.execute(
+            update(rollup_state).values(sealed_until=first_day, filtered_from=filtered_from)
+        )
 
 
 def rebuild(engine: Engine) -> None:
@@ -172,65 +184,207 @@ def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo) -> None:
         )
     )
     elsewhere = select(rollup_visit_part.c.visitor_id).where(rollup_visit_part.c.day == day)
-    single = select(visits).where(visits.c.visitor_id.not_in(elsewhere)).subquery("single")
-
-    rows: list[Select[Any]] = [_visit_sums(definitions.totals_select(single), day, "")]
-    for attribute in VISIT_ATTRIBUTES:
-        empty = DIRECT if attribute == "source" else UNKNOWN
-        value = func.coalesce(single.c[attribute], empty)
-        rows.append(_visit_sums(definitions.totals_select(single, value), day, attribute))
-    for kind, table, column in (
-        ("page", page_view, page_view.c.path),
-        ("event", custom_event, custom_event.c.name),
-    ):
-        in_day = (
-            table.c.timestamp >= naive_utc(start),
-            table.c.timestamp < naive_utc(end),
-        )
-        count = func.count()
-        rows.append(
-            select(
-                literal(day),
-                literal(kind),
-                column,
-                func.count(distinct(table.c.visitor_id)),
-                literal(0),
-                count if kind == "page" else literal(0),
-                literal(0),
-                literal(0),
-                count if kind == "event" else literal(0),
-            )
-            .where(*in_day, table.c.visitor_id.not_in(elsewhere))
-            .group_by(column)
-        )
+    for kind, table, column in _ITEMS:
         conn.execute(
             insert(rollup_visitor_item).from_select(
-                ["day", "visitor_id", "kind", "value", "count"],
-                select(literal(day), table.c.visitor_id, literal(kind), column, func.count())
-                .where(*in_day, table.c.visitor_id.in_(elsewhere))
-                .group_by(table.c.visitor_id, column),
+                ["day", "session_id", "visitor_id", "kind", "value", "count"],
+                _items_of_day(
+                    table, column, start, end, table.c.visitor_id.in_(elsewhere)
+                ).with_only_columns(
+                    literal(day),
+                    table.c.session_id,
+                    table.c.visitor_id,
+                    literal(kind),
+                    column,
+                    func.count(),
+                ),
             )
         )
-    columns = [c.name for c in rollup_day.columns]
-    for query in rows:
-        conn.execute(insert(rollup_day).from_select(columns, query))
 
-
-def _visit_sums(totals: Select[Any], day: date, dimension: str) -> Select[Any]:
-    """Sums of ``Queries.totals_select`` (per value, or for the whole site) as
-    ``rollup_day`` rows."""
-    sums = totals.subquery()
-    return select(
-        literal(day),
-        literal(dimension),
-        sums.c.value if "value" in sums.c else literal(""),
-        sums.c.visitors,
-        sums.c.visits,
-        sums.c.pageviews,
-        sums.c.bounces,
-        sums.c.duration_ms,
-        literal(0),
+    # Everything else is of the visitors seen on this day only: their visits and the pages
+    # and events of each, once in scratch tables that every sum below reads.
+    day_visit, day_item = _scratch_tables(conn)
+    conn.execute(
+        insert(day_visit).from_select(
+            [c.name for c in day_visit.columns],
+            select(*(visits.c[c.name] for c in day_visit.columns)).where(
+                visits.c.visitor_id.not_in(elsewhere)
+            ),
+        )
     )
+    for kind, table, column in _ITEMS:
+        conn.execute(
+            insert(day_item).from_select(
+                ["session_id", "visitor_id", "kind", "value", "count"],
+                _items_of_day(
+                    table, column, start, end, table.c.visitor_id.not_in(elsewhere)
+                ).with_only_columns(
+                    table.c.session_id,
+                    table.c.visitor_id,
+                    literal(kind),
+                    column,
+                    func.count(),
+                ),
+            )
+        )
+    sums = _Sums(definitions, day, day_visit, day_item)
+    for query in sums.of(day_visit, None):
+        conn.execute(insert(rollup_day).from_select(_ROLLUP_DAY_COLUMNS, query))
+    for name in FILTERS:
+        selected = sums.selected_by(name)
+        for query in sums.of(selected, name):
+            conn.execute(insert(rollup_filtered_day).from_select(_ROLLUP_FILTERED_COLUMNS, query))
+    day_visit.drop(conn)
+    day_item.drop(conn)
+
+
+_ITEMS = (("page", page_view, page_view.c.path), ("event", custom_event, custom_event.c.name))
+"""The per-visitor dimensions: pages viewed and custom events sent."""
+_ROLLUP_DAY_COLUMNS = [c.name for c in rollup_day.columns]
+_ROLLUP_FILTERED_COLUMNS = [
+    "day",
+    *(c.name for c in rollup_day.columns if c.name != "day"),
+    "filter",
+    "filter_value",
+]
+
+
+def _items_of_day(
+    table: Any, column: Any, start: datetime, end: datetime, visitors: Any
+) -> Select[Any]:
+    """The events of ``table`` on the day of the ``visitors`` chosen, counted per visit
+    and value (the columns are the caller's)."""
+    return (
+        select(table.c.session_id)
+        .where(table.c.timestamp >= naive_utc(start), table.c.timestamp < naive_utc(end), visitors)
+        .group_by(table.c.session_id, table.c.visitor_id, column)
+    )
+
+
+def _scratch_tables(conn: Connection) -> tuple[Table, Table]:
+    """Empty temporary tables (of this connection) for the day's single-day visits and the
+    pages and events of each."""
+    scratch = MetaData()
+    day_visit = Table(
+        "footfall_day_visit",
+        scratch,
+        *(Column(c.name, c.type) for c in visit_columns(rollup_visit_part.c)),
+        Column("counted_pageviews", BigInteger),
+        prefixes=["TEMPORARY"],
+    )
+    day_item = Table(
+        "footfall_day_item",
+        scratch,
+        Column("session_id", BigInteger, nullable=False),
+        Column("visitor_id", BigInteger, nullable=False),
+        Column("kind", String(8), nullable=False),
+        Column("value", String(2000), nullable=False),
+        Column("count", BigInteger, nullable=False),
+        Index("ix_footfall_day_item", "kind", "session_id"),
+        prefixes=["TEMPORARY"],
+    )
+    for table in (day_visit, day_item):
+        table.drop(conn, checkfirst=True)  # left by a roll-up that failed on this connection
+        table.create(conn)
+    return day_visit, day_item
+
+
+class _Sums:
+    """The ``rollup_day`` rows of one day, over all of its single-day visits or over those
+    one filter selects (as ``rollup_filtered_day`` rows)."""
+
+    def __init__(self, definitions: Queries, day: date, day_visit: Table, day_item: Table):
+        self.definitions = definitions
+        self.day = day
+        self.day_visit = day_visit
+        self.day_item = day_item
+
+    def selected_by(self, name: str) -> Any:
+        """The visit rows each value of the filter ``name`` selects, with that value
+        (``filter_value``) and how many of the visit's events it matches (``matched``):
+        a page filter counts only that page's views as page views."""
+        v = self.day_visit.c
+        if name in VISIT_ATTRIBUTES:
+            empty = DIRECT if name == "source" else UNKNOWN
+            return select(
+                self.day_visit,
+                func.coalesce(v[name], empty).label("filter_value"),
+                literal(0).label("matched"),
+            ).subquery("selected")
+        item = self.day_item.alias("matches")
+        counted = item.c.count if name == "page" else v.counted_pageviews
+        columns = [c if c.name != "counted_pageviews" else counted.label(c.name) for c in v]
+        return (
+            select(*columns, item.c.value.label("filter_value"), item.c.count.label("matched"))
+            .join_from(self.day_visit, item, item.c.session_id == v.session_id)
+            .where(item.c.kind == name, func.length(item.c.value) <= FILTER_VALUE_MAX)
+            .subquery("selected")
+        )
+
+    def of(self, visits: Any, name: str | None) -> list[Select[Any]]:
+        """The rows of every dimension over ``visits``: the day's visits (``name`` None,
+        as ``rollup_day`` rows), or ``selected_by(name)`` per filter value (as
+        ``rollup_filtered_day`` rows)."""
+        by = [] if name is None else [visits.c.filter_value]
+        tail = [] if name is None else [literal(name), visits.c.filter_value]
+        rows = [
+            select(
+                literal(self.day),
+                literal(""),
+                literal(""),
+                *self.definitions.totals_select(visits).selected_columns,
+            )
+            .add_columns(literal(0), *tail)
+            .group_by(*by)
+        ]
+        for attribute in VISIT_ATTRIBUTES:
+            empty = DIRECT if attribute == "source" else UNKNOWN
+            value = func.coalesce(visits.c[attribute], empty)
+            sums = self.definitions.totals_select(visits).selected_columns
+            rows.append(
+                select(literal(self.day), literal(attribute), value, *sums)
+                .add_columns(literal(0), *tail)
+                .group_by(value, *by)
+            )
+        item = self.day_item.c
+        for kind in ("page", "event"):
+            if kind == name:  # the filter's own page or event: only it, as it counts
+                numbers = _item_numbers(
+                    kind, func.count(distinct(visits.c.visitor_id)), func.sum(visits.c.matched)
+                )
+                rows.append(
+                    select(literal(self.day), literal(kind), visits.c.filter_value, *numbers)
+                    .add_columns(*tail)
+                    .group_by(*by)
+                )
+                continue
+            visitors = func.count(distinct(item.visitor_id))
+            numbers = _item_numbers(kind, visitors, func.sum(item.count))
+            query = (
+                select(literal(self.day), literal(kind), item.value, *numbers)
+                .add_columns(*tail)
+                .where(item.kind == kind)
+                .group_by(item.value, *by)
+            )
+            if name is not None:
+                query = query.select_from(
+                    self.day_item.join(visits, visits.c.session_id == item.session_id)
+                )
+            rows.append(query)
+        return rows
+
+
+def _item_numbers(kind: str, visitors: Any, count: Any) -> list[Any]:
+    """``rollup_day``'s numbers of a page (page views) or a custom event (events)."""
+    zero = literal(0)
+    return [
+        visitors,
+        zero,
+        count if kind == "page" else zero,
+        zero,
+        zero,
+        count if kind == "event" else zero,
+    ]
 
 
 def _seen_elsewhere(start: datetime, end: datetime) -> Any:
@@ -264,7 +418,9 @@ def _lock_state(conn: Connection, timezone: str, now: datetime) -> RollupState:
     another time zone) to start at the first day with an event."""
     row = conn.execute(select(rollup_state).with_for_update()).first()
     if row is not None and row.timezone == timezone:
-        return RollupState(row.timezone, row.first_day, row.sealed_until, row.raw_from)
+        return RollupState(
+            row.timezone, row.first_day, row.sealed_until, row.raw_from, row.filtered_from
+        )
     zone = ZoneInfo(timezone)
     first_event = _first_event(conn)
     first = (
@@ -272,10 +428,15 @@ def _lock_state(conn: Connection, timezone: str, now: datetime) -> RollupState:
         if first_event is not None
         else local_day(now, zone)
     )
-    values = {"timezone": timezone, "first_day": first, "sealed_until": first}
+    values = {
+        "timezone": timezone,
+        "first_day": first,
+        "sealed_until": first,
+        "filtered_from": first,
+    }
     if row is None:
         conn.execute(insert(rollup_state).values(id=1, **values))
-        return RollupState(timezone, first, first)
+        return RollupState(timezone, first, first, filtered_from=first)
     if row.timezone:
         log.warning(
             "footfall rollups were kept in %s; rebuilding them in %s", row.timezone, timezone
@@ -283,7 +444,7 @@ def _lock_state(conn: Connection, timezone: str, now: datetime) -> RollupState:
     for table in ROLLUP_TABLES:
         conn.execute(delete(table))
     conn.execute(update(rollup_state).values(**values))  # raw_from stays: still purged
-    return RollupState(timezone, first, first, row.raw_from)
+    return RollupState(timezone, first, first, row.raw_from, first)
 
 
 def _first_event(conn: Connection) -> datetime | None:

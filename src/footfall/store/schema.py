@@ -142,22 +142,41 @@ dropped_event = Table(
 
 # -- rollups: what the reports read for whole, finished days (store/rollups.py) ---------------
 
+
+def _rollup_numbers() -> list[Column]:
+    """A dimension's value and its numbers on one day (both per-day rollup tables)."""
+    return [
+        Column("dimension", String(16), nullable=False),
+        Column("value", String(2000), nullable=False),
+        *(
+            Column(name, BigInteger, nullable=False)
+            for name in ("visitors", "visits", "pageviews", "bounces", "duration_ms", "events")
+        ),
+    ]
+
+
 rollup_day = Table(
     "rollup_day",
     metadata,
     Column("day", Date, nullable=False),
-    Column("dimension", String(16), nullable=False),
-    Column("value", String(2000), nullable=False),
-    Column("visitors", BigInteger, nullable=False),
-    Column("visits", BigInteger, nullable=False),
-    Column("pageviews", BigInteger, nullable=False),
-    Column("bounces", BigInteger, nullable=False),
-    Column("duration_ms", BigInteger, nullable=False),
-    Column("events", BigInteger, nullable=False),
+    *_rollup_numbers(),
     Index("ix_rollup_day", "dimension", "day"),
 )
 """Per local day and per value of one dimension (``""`` for the whole site), the numbers of
 the visitors whose every event fell on that day: they add up across days exactly."""
+
+rollup_filtered_day = Table(
+    "rollup_filtered_day",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("filter", String(16), nullable=False),
+    Column("filter_value", String(2000), nullable=False),
+    *_rollup_numbers(),
+    Index("ix_rollup_filtered_day", "filter", "filter_value", "dimension", "day"),
+)
+"""``rollup_day`` once more for each value of each filter (a referrer source, country,
+device, browser, OS, page or custom event): the same numbers over the visits that filter
+selects, so that a report with one filter reads a row per day and value too."""
 
 rollup_visit_part = Table(
     "rollup_visit_part",
@@ -185,13 +204,15 @@ rollup_visitor_item = Table(
     metadata,
     Column("day", Date, nullable=False),
     Column("visitor_id", BigInteger, nullable=False),
+    Column("session_id", BigInteger),  # None on rows rolled up before 0004
     Column("kind", String(8), nullable=False),
     Column("value", String(2000), nullable=False),
     Column("count", BigInteger, nullable=False),
     Index("ix_rollup_visitor_item_day", "day"),
 )
-"""The pages viewed (``page``) and custom events sent (``event``) per day by the visitors
-of ``rollup_visit_part``, so their distinct count per page and event stays exact."""
+"""The pages viewed (``page``) and custom events sent (``event``) per day and visit by the
+visitors of ``rollup_visit_part``, so their distinct count per page and event stays exact
+and a page or event filter knows which of their visits it selects."""
 
 rollup_state = Table(
     "rollup_state",
@@ -201,9 +222,11 @@ rollup_state = Table(
     Column("first_day", Date, nullable=False),
     Column("sealed_until", Date, nullable=False),
     Column("raw_from", DateTime),
+    Column("filtered_from", Date),
 )
-"""One row: the local days ``[first_day, sealed_until)`` of ``timezone`` are rolled up, and
-raw events before ``raw_from`` (UTC) have been purged."""
+"""One row: the local days ``[first_day, sealed_until)`` of ``timezone`` are rolled up (with
+``rollup_filtered_day`` rows from ``filtered_from`` on), and raw events before ``raw_from``
+(UTC) have been purged."""
 
-ROLLUP_TABLES = (rollup_day, rollup_visit_part, rollup_visitor_item)
+ROLLUP_TABLES = (rollup_day, rollup_filtered_day, rollup_visit_part, rollup_visitor_item)
 """The tables of per-day numbers, each with its local ``day`` column."""
