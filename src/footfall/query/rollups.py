@@ -151,10 +151,22 @@ def visit_parts(
     if split.days is not None:
         first, end = split.days
         part = rollup_visit_part.c
-        stored = [*visit_columns(part), _stored_matches(split.filter, part).label("matched")]
+        matches = _stored_matches(split)
+        matched = (
+            func.coalesce(matches.c.matched, 0) if matches is not None else literal(0, Integer)
+        )
+        stored = [*visit_columns(part), matched.label("matched")]
         if label is not None:
             stored.append(day_label(label[0], part.day, label[1].interval).label("label"))
-        parts.append(select(*stored).where(part.day >= first, part.day < end))
+        query = select(*stored).where(part.day >= first, part.day < end)
+        if matches is not None:
+            query = query.join_from(
+                rollup_visit_part,
+                matches,
+                (matches.c.day == part.day) & (matches.c.session_id == part.session_id),
+                isouter=True,
+            )
+        parts.append(query)
     intervals = split.raw if label is None else _cut_at_buckets(split.raw, label[1])
     for start, stop in intervals:
         v = visit.c
@@ -232,18 +244,24 @@ def _event_matches(filter: tuple[str, str] | None, table: Any) -> Any:
     return literal(0, Integer)
 
 
-def _stored_matches(filter: tuple[str, str] | None, part: Any) -> Any:
-    """How many events of a stored visit part a page or event ``filter`` matches."""
-    if filter is None or filter[0] not in ("page", "event"):
-        return literal(0, Integer)
+def _stored_matches(split: Split) -> Any:
+    """Per day and visit of the stored parts, how many of its events a page or event
+    filter matches (``matched``); None for other filters."""
+    if split.days is None or split.filter is None or split.filter[0] not in ("page", "event"):
+        return None
+    first, end = split.days
     item = rollup_visitor_item.c
-    matched = select(func.coalesce(func.sum(item.count), 0)).where(
-        item.day == part.day,
-        item.session_id == part.session_id,
-        item.kind == filter[0],
-        item.value == filter[1],
+    return (
+        select(item.day, item.session_id, func.sum(item.count).label("matched"))
+        .where(
+            item.day >= first,
+            item.day < end,
+            item.kind == split.filter[0],
+            item.value == split.filter[1],
+        )
+        .group_by(item.day, item.session_id)
+        .subquery("stored_matches")
     )
-    return matched.scalar_subquery()
 
 
 def visit_columns(table: Any) -> list[Any]:
