@@ -59,6 +59,7 @@ from footfall.query.rollups import (
     local_midnight,
     read_state,
     rollup_rows,
+    selected_sessions,
     split_period,
     visit_parts,
     visits_from_parts,
@@ -719,10 +720,7 @@ def _one_bucket(split: Split | None, period: Period) -> str | None:
 
 def _selected(split: Split) -> Any:
     """The session ids of the visits of the split's remainder that its filter selects."""
-    if split.filter is None:
-        return None
-    visits = visits_from_parts(split).subquery("selected")
-    return select(visits.c.session_id)
+    return selected_sessions(split) if split.filter is not None else None
 
 
 def is_bounce(visits: Any) -> Any:

@@ -327,6 +327,34 @@ def visits_from_parts(split: Split) -> Any:
     return union_all(grouped, *whole)
 
 
+def selected_sessions(split: Split) -> Select[Any]:
+    """The session ids of the remainder's visits that the split's filter selects.
+
+    A page or event filter selects a visit by one of its events in the period: in the raw
+    rest, or on a rolled-up day, where the only visits of the remainder are those of
+    ``rollup_visit_part``, whose pages and events ``rollup_visitor_item`` keeps. Other
+    filters need the visit's attributes over the whole period: the grouped parts."""
+    assert split.filter is not None
+    kind, value = split.filter
+    if kind not in ("page", "event"):
+        visits = visits_from_parts(split).subquery("selected")
+        return select(visits.c.session_id)
+    first, end = split.days or (date.min, date.min)
+    item = rollup_visitor_item.c
+    table = page_view if kind == "page" else custom_event
+    column = table.c.path if kind == "page" else table.c.name
+    stored = select(item.session_id).where(
+        item.day >= first, item.day < end, item.kind == kind, item.value == value
+    )
+    raw = [
+        select(table.c.session_id).where(
+            table.c.timestamp >= start, table.c.timestamp < stop, column == value
+        )
+        for start, stop in split.raw
+    ]
+    return union_all(stored, *raw)
+
+
 def item_rows(
     split: Split,
     kind: str,
