@@ -164,12 +164,14 @@ class Queries:
         state = read_state(conn)
         raw_from = state.raw_from if state is not None else None
         chosen = _rolled_up_filter(filters)
-        if not self.rollups or (filters and chosen is None):
+        by_hour = hourly and period.interval == "hour"
+        if not self.rollups or (filters and chosen is None) or (by_hour and chosen is None):
+            # (Hours without a filter: grouping the raw events by hour is the quickest.)
             split = None
             raw_starts = [naive_utc(period.start)]
         else:
             split = split_period(period, state, chosen)
-            if hourly and period.interval == "hour":
+            if by_hour:
                 split = Split(None, ((naive_utc(period.start), naive_utc(period.end)),), chosen)
             raw_starts = [start for start, _ in split.raw]
         if raw_from is not None and any(start < raw_from for start in raw_starts):
@@ -351,7 +353,7 @@ class Queries:
 
     def top_pages(self, period: Period, filters: Filters, limit: int = 10) -> list[TopPage]:
         with self.engine.connect() as conn:
-            split = self._split(conn, period, filters)
+            split = _rolled_days_or_none(self._split(conn, period, filters))
             if split is None:
                 query = self._items_raw(period, filters, "page", limit)
             else:
@@ -386,7 +388,8 @@ class Queries:
             by_bucket = self._split(conn, period, filters, hourly=True)
         except RawEventsPurged:
             return {}
-        assert by_bucket is not None
+        if by_bucket is None:
+            return self._sparklines(conn, period, filters, paths)
         return self._sparklines_combined(conn, by_bucket, period, paths)
 
     def _items_raw(self, period: Period, filters: Filters, kind: str, limit: int) -> Select[Any]:
@@ -532,7 +535,7 @@ class Queries:
 
     def top_events(self, period: Period, filters: Filters, limit: int = 10) -> list[TopEvent]:
         with self.engine.connect() as conn:
-            split = self._split(conn, period, filters)
+            split = _rolled_days_or_none(self._split(conn, period, filters))
             if split is None:
                 query = self._items_raw(period, filters, "event", limit)
             else:
@@ -694,6 +697,14 @@ class Queries:
         if conditions:
             query = query.having(and_(*conditions))
         return query
+
+
+def _rolled_days_or_none(split: Split | None) -> Split | None:
+    """``split``, or None (group raw events, the quickest) when it has no rolled-up days
+    and no filter: pages and events of today or of days not final yet."""
+    if split is None or (split.days is None and split.filter is None):
+        return None
+    return split
 
 
 def _rolled_up_filter(filters: Filters) -> tuple[str, str] | None:
