@@ -13,6 +13,7 @@ whole finished days, the ``visit`` table and the few crossing visits' events for
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -378,8 +379,7 @@ class Queries:
         label = _one_bucket(split, period)
         if label is not None:
             # The raw rest lies in one bucket: its counts came with the list (last column).
-            rolled_only = Split(split.days, (), split.filter)
-            sparklines = self._sparklines_combined(conn, rolled_only, period, paths)
+            sparklines = self._sparklines_combined(conn, split, period, paths, rolled_only=True)
             at = [name for name, _ in period.buckets()].index(label)
             for path, *_, raw_count in top:
                 sparklines[path][at] += int(raw_count)
@@ -459,13 +459,23 @@ class Queries:
         return _sparkline_lists(period, paths, conn.execute(query))
 
     def _sparklines_combined(
-        self, conn: Connection, split: Split, period: Period, paths: list[str]
+        self,
+        conn: Connection,
+        split: Split,
+        period: Period,
+        paths: list[str],
+        *,
+        rolled_only: bool = False,
     ) -> dict[str, list[int]]:
+        """Page views per bucket of ``paths``; ``rolled_only``: of the rolled-up days
+        alone (a filter still selects visits by the whole period)."""
         if not paths:
             return {}
         rolled = rollup_rows(split, "page").subquery()
-        items = item_rows(split, "page", (self.dialect, period), _selected(split)).subquery()
-        # (With no raw rest, item_rows is the stored part alone.)
+        selected = _selected(split)
+        if rolled_only:
+            split = replace(split, raw=())
+        items = item_rows(split, "page", (self.dialect, period), selected).subquery()
         both = union_all(
             select(
                 rolled.c.value,
@@ -730,8 +740,18 @@ def _one_bucket(split: Split | None, period: Period) -> str | None:
 
 
 def _selected(split: Split) -> Any:
-    """The session ids of the visits of the split's remainder that its filter selects."""
-    return selected_sessions(split) if split.filter is not None else None
+    """The session ids of the visits of the split's remainder that its filter selects.
+    Computed once (a materialised CTE): PostgreSQL, misjudging its size from rollup
+    tables it has not analysed yet, otherwise ran it again for each row it filters."""
+    if split.filter is None:
+        return None
+    sessions = selected_sessions(split).subquery()
+    selected = (
+        select(sessions.c.session_id)
+        .cte("selected")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    return select(selected.c.session_id)
 
 
 def is_bounce(visits: Any) -> Any:
