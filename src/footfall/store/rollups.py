@@ -174,8 +174,9 @@ def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo) -> None:
     start, end = local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone)
     period = Period("custom", start, end, "day", zone)
     definitions = Queries(conn.engine, timezone=zone.key, clock=lambda: end, rollups=False)
-    for table in ROLLUP_TABLES:
-        conn.execute(delete(table).where(table.c.day == day))
+    # No rows of ``day`` to delete first: every change of ``sealed_until`` to an earlier
+    # day deletes the rows from that day on (``reset``, ``rebuild``, a new time zone, the
+    # upgrade to filter rollups), and a deletion by day scans ``rollup_filtered_day``.
 
     visits = definitions.visits_select(period, Filters()).subquery("visits")
     # The visitors of the day also seen on another day keep their visits' parts.
@@ -275,6 +276,7 @@ def _scratch_tables(conn: Connection) -> tuple[Table, Table]:
         scratch,
         *(Column(c.name, c.type) for c in visit_columns(rollup_visit_part.c)),
         Column("counted_pageviews", BigInteger),
+        Index("ix_footfall_day_visit", "session_id"),
         prefixes=["TEMPORARY"],
     )
     day_item = Table(
