@@ -331,3 +331,33 @@ def test_the_upgrade_to_filter_rollups_rolls_up_again_what_it_can(store):
     )
     with pytest.raises(InvalidQuery, match="2026-11-04"):
         q.dashboard_stats(q.period(None, "2026-11-01", "2026-11-10"), Filters(page="/a"))
+
+
+def test_an_import_after_a_purge_leaves_the_partly_purged_days_rolled_up(store, tmp_path):
+    """Page views at 10:00 and 14:00 on November 1st to 10th; the purge (8 days kept, at noon
+    on the 12th) deletes raw events before noon on the 4th. An import of an event of the
+    2nd must not roll the 4th up again from its 14:00 view alone: the days up to the 6th
+    (whose 48 hours before reach into the purged morning) keep their rollups."""
+    now = datetime(2026, 11, 12, 12, 0, tzinfo=UTC)
+    for day in range(1, 11):
+        morning = datetime(2026, 11, day, 10, 0, tzinfo=UTC)
+        afternoon = morning + timedelta(hours=4)
+        store.writer.write_now([_view(morning, day, day), _view(afternoon, 100 + day, 100 + day)])
+    roll_up(store.engine, timezone="UTC", now=now)
+    purge(store.engine, retention_days=8, now=now)
+    q = Queries(store.engine, timezone="UTC", clock=lambda: now)
+    days = q.period(None, "2026-11-03", "2026-11-08")
+    assert q.dashboard_stats(days, Filters()).pageviews.value == 12  # worked out: 6 days x 2
+
+    other = Store(f"sqlite:///{tmp_path / 'other.db'}")
+    other.writer.write_now([_view(datetime(2026, 11, 2, 9, 0, tzinfo=UTC), 900, 900)])
+    text = io.StringIO(newline="")
+    write_csv(export_rows(other), text)
+    other.close()
+    text.seek(0)
+    import_csv(store, text)
+    roll_up(store.engine, timezone="UTC", now=now)
+    with store.engine.connect() as conn:
+        sealed = conn.execute(sa.text("SELECT sealed_until FROM rollup_state")).scalar_one()
+    assert str(sealed) == "2026-11-12"
+    assert q.dashboard_stats(days, Filters()).pageviews.value == 12

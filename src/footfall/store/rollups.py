@@ -133,14 +133,16 @@ def roll_up(
 def reset(engine: Engine, since: datetime) -> None:
     """Forget the rollups of the days that raw events from ``since`` on can change, so they
     are built again (after an import): its local day, and the two before it, whose
-    visitors an imported one may continue. Days whose raw events are already purged keep
-    their rollups: nothing could rebuild them."""
+    visitors an imported one may continue. Days whose raw events, or those of the 48 hours
+    before them, are partly purged keep their rollups: nothing could rebuild them."""
     with write_connection(engine) as conn, conn.begin():
         state = read_state(conn)
-        if state is None:
+        if state is None or not state.timezone:
             return
         zone = ZoneInfo(state.timezone)
         first_day = local_day(since - ID_LIFETIME, zone)
+        if state.raw_from is not None:
+            first_day = max(first_day, first_whole_day(state.raw_from.replace(tzinfo=UTC), zone))
         earliest = _first_event(conn)
         if earliest is not None:
             first_day = max(first_day, local_day(earliest.replace(tzinfo=UTC), zone))
@@ -161,6 +163,13 @@ def rebuild(engine: Engine) -> None:
         for table in ROLLUP_TABLES:
             conn.execute(delete(table))
         conn.execute(update(rollup_state).values(timezone=""))  # no zone: none rolled up
+
+
+def first_whole_day(raw_from: datetime, zone: ZoneInfo) -> date:
+    """The first local day that can be rolled up from raw events kept from ``raw_from``
+    on: its own, and those of the 48 hours before it, whose visitors it may share."""
+    day = local_day(raw_from + ID_LIFETIME, zone)
+    return day if local_midnight(day, zone) >= raw_from + ID_LIFETIME else day + timedelta(days=1)
 
 
 def local_day(moment: datetime, zone: ZoneInfo) -> date:
