@@ -2,11 +2,13 @@
 endpoint of the same server stack, measured in the same run.
 
     .venv/bin/python bench/ingest.py [--seconds 15] [--connections 64] [--database URL]
+        [--workers N]
 
-One uvicorn worker serves both; wrk (C, Debian package) loads it from the other core with
-realistic page views (bench/ingest.lua). Events are durable: SQLite in WAL mode with
-synchronous=FULL, each 202 sent only after its transaction committed. After the run the
-stored rows are counted against the 202s wrk received.
+One uvicorn worker (or ``--workers N``, as ``footfall serve --workers N``) serves both;
+wrk (C, Debian package) loads it from the other core with realistic page views
+(bench/ingest.lua). Events are durable: SQLite in WAL mode with synchronous=FULL, each 202
+sent only after its transaction committed. After the run the stored rows are counted
+against the 202s wrk received.
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ def main() -> None:
         choices=["auto", "asyncio", "uvloop"],
         help="uvicorn's event loop (auto: uvloop when installed)",
     )
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
     args = parser.parse_args()
     wrk = ensure_wrk()
     workdir = tempfile.mkdtemp(prefix="footfall-bench-")
@@ -128,6 +131,8 @@ def main() -> None:
             database,
             "--loop",
             args.loop,
+            "--workers",
+            str(args.workers),
         ],
     )
     try:
@@ -135,7 +140,8 @@ def main() -> None:
         kind = sa.engine.make_url(database).get_backend_name()
         print(
             f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-            f"Python {platform.python_version()}; server: 1 uvicorn worker; load: wrk -t1 "
+            f"Python {platform.python_version()}; server: {args.workers} uvicorn worker(s); "
+            f"load: wrk -t1 "
             f"-c{args.connections}, {args.seconds} s per endpoint; database: {kind}"
             f"; loop: {args.loop}"
         )
