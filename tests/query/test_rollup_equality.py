@@ -38,14 +38,12 @@ from footfall.query.ranges import Period
 from footfall.store.retention import purge
 from footfall.store.rollups import final_at, rebuild, roll_up
 from footfall.store.schema import (
+    ROLLUP_TABLES,
     custom_event,
     metadata,
     page_view,
     rollup_day,
-    rollup_filtered_day,
     rollup_state,
-    rollup_visit_part,
-    rollup_visitor_item,
 )
 
 SITE = "https://example.com"
@@ -380,13 +378,7 @@ def compare_everything(
             )
 
 
-ROLLUP_TABLES = (
-    rollup_day,
-    rollup_filtered_day,
-    rollup_visit_part,
-    rollup_visitor_item,
-    rollup_state,
-)
+ROLLUP_TABLES_AND_STATE = (*ROLLUP_TABLES, rollup_state)
 
 
 def rollup_contents(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
@@ -394,7 +386,7 @@ def rollup_contents(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
     with engine.connect() as conn:
         return {
             table.name: sorted((tuple(row) for row in conn.execute(sa.select(table))), key=repr)
-            for table in ROLLUP_TABLES
+            for table in ROLLUP_TABLES_AND_STATE
         }
 
 

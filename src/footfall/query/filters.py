@@ -12,12 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
 from footfall.query.ranges import InvalidQuery
 
 DIRECT = "Direct / None"
 UNKNOWN = "(unknown)"
 _MAX_LENGTH = 2000
+
+
+def empty_value(attribute: str) -> str:
+    """How the lists show a visit attribute's missing value (and how a filter names it)."""
+    return DIRECT if attribute == "source" else UNKNOWN
+
+
+def attribute_is(column: Any, attribute: str, value: str) -> Any:
+    """The SQL condition of the filter ``attribute=value`` on a visit attribute's column:
+    the empty value selects the visits without one."""
+    return column.is_(None) if value == empty_value(attribute) else column == value
 
 
 @dataclass(frozen=True, slots=True)

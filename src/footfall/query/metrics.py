@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from footfall.query.filters import DIRECT, UNKNOWN, Filters
+from footfall.query.filters import Filters, attribute_is, empty_value
 from footfall.query.ranges import InvalidQuery, Period, bucket_label, resolve_period
 from footfall.query.results import (
     Breakdown,
@@ -57,6 +57,7 @@ from footfall.query.rollups import (
     FILTER_VALUE_MAX,
     Split,
     item_rows,
+    item_source,
     local_midnight,
     read_state,
     rollup_rows,
@@ -395,11 +396,8 @@ class Queries:
     def _items_raw(self, period: Period, filters: Filters, kind: str, limit: int) -> Select[Any]:
         """Pages (``page``) or events (``event``) by visitors then count, from raw events;
         a page or event filter also narrows what is counted to that page or event."""
-        table, column, only = (
-            (page_view, page_view.c.path, filters.page)
-            if kind == "page"
-            else (custom_event, custom_event.c.name, filters.event)
-        )
+        table, column = item_source(kind)
+        only = filters.page if kind == "page" else filters.event
         rows = self._table_rows(table, period, filters)
         if only is not None:
             rows = rows.where(column == only)
@@ -520,8 +518,7 @@ class Queries:
     ) -> Select[Any]:
         """Visitors and visits per value of a visit attribute; with ``split``, the
         rollups' rows of the rolled-up days are added to those of ``visits``."""
-        empty = DIRECT if attribute == "source" else UNKNOWN
-        value = func.coalesce(visits.c[attribute], empty).label("value")
+        value = func.coalesce(visits.c[attribute], empty_value(attribute)).label("value")
         visitors = func.count(distinct(visits.c.visitor_id))
         if split is None:
             return (
@@ -702,8 +699,7 @@ class Queries:
             column = (
                 func.max(events.c.referrer_source) if name == "source" else func.min(events.c[name])
             )
-            empty = DIRECT if name == "source" else UNKNOWN
-            conditions.append(column.is_(None) if value == empty else column == value)
+            conditions.append(attribute_is(column, name, value))
         if conditions:
             query = query.having(and_(*conditions))
         return query

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Integer, Select, case, func, literal, select, union_all
 
-from footfall.query.filters import DIRECT, UNKNOWN
+from footfall.query.filters import attribute_is
 from footfall.query.ranges import Period
 from footfall.query.sql import bucket, day_label, naive_utc
 from footfall.store.schema import (
@@ -40,11 +40,21 @@ from footfall.store.schema import (
 
 VISIT_ATTRIBUTES = ("source", "country", "device", "browser", "os")
 """The attributes of a visit, as the visit rows of metrics.py name them."""
-FILTERS = (*VISIT_ATTRIBUTES, "page", "event")
+ITEMS = ("page", "event")
+"""The dimensions counted per event rather than per visit: pages viewed, events sent."""
+FILTERS = (*VISIT_ATTRIBUTES, *ITEMS)
 """The filters with rollups of their own (``rollup_filtered_day``)."""
 FILTER_VALUE_MAX = 500
 """Longer filter values (only a page's path can be) get no rollups: an index entry has a
 size limit on PostgreSQL, and filters on them read raw events."""
+
+
+def item_source(kind: str) -> tuple[Any, Any]:
+    """The raw table and column of an item ``kind``: page views' paths, or custom events'
+    names."""
+    if kind == "page":
+        return page_view, page_view.c.path
+    return custom_event, custom_event.c.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,13 +222,12 @@ def _whole_visits(filter: tuple[str, str] | None, start: datetime, stop: datetim
         v.last_seen >= start, v.first_seen >= start, v.last_seen < stop
     )
     kind = filter[0] if filter is not None else None
-    if kind not in ("page", "event"):
+    if kind not in ITEMS:
         if filter is not None:
-            query = query.where(_attribute_is(v[filter[0]], filter))
+            query = query.where(attribute_is(v[filter[0]], *filter))
         return query.add_columns(literal(0, Integer).label("matched"))
     assert filter is not None
-    table = page_view if kind == "page" else custom_event
-    column = table.c.path if kind == "page" else table.c.name
+    table, column = item_source(filter[0])
     matches = (
         select(table.c.session_id, func.count().label("matched"))
         .where(table.c.timestamp >= start, table.c.timestamp < stop, column == filter[1])
@@ -230,24 +239,19 @@ def _whole_visits(filter: tuple[str, str] | None, start: datetime, stop: datetim
     )
 
 
-def _attribute_is(column: Any, filter: tuple[str, str]) -> Any:
-    """The condition of a visit attribute filter (its empty value is no value)."""
-    empty = DIRECT if filter[0] == "source" else UNKNOWN
-    return column.is_(None) if filter[1] == empty else column == filter[1]
-
-
 def _event_matches(filter: tuple[str, str] | None, table: Any) -> Any:
     """1 for an event of ``table`` that a page or event ``filter`` matches, else 0."""
-    if filter is not None and (filter[0], table) in (("page", page_view), ("event", custom_event)):
-        column = table.c.path if table is page_view else table.c.name
-        return case((column == filter[1], 1), else_=0)
+    if filter is not None and filter[0] in ITEMS:
+        source, column = item_source(filter[0])
+        if source is table:
+            return case((column == filter[1], 1), else_=0)
     return literal(0, Integer)
 
 
 def _stored_matches(split: Split) -> Any:
     """Per day and visit of the stored parts, how many of its events a page or event
     filter matches (``matched``); None for other filters."""
-    if split.days is None or split.filter is None or split.filter[0] not in ("page", "event"):
+    if split.days is None or split.filter is None or split.filter[0] not in ITEMS:
         return None
     first, end = split.days
     item = rollup_visitor_item.c
@@ -309,11 +313,11 @@ def visits_from_parts(split: Split) -> Any:
         func.max(parts.c.source).label("source"),
         *(func.min(parts.c[a]).label(a) for a in VISIT_ATTRIBUTES[1:]),
     ).group_by(parts.c.session_id)
-    if kind in ("page", "event"):
+    if kind in ITEMS:
         grouped = grouped.having(func.sum(parts.c.matched) > 0)
     elif split.filter is not None:
         attribute = func.max(parts.c.source) if kind == "source" else func.min(parts.c[kind])
-        grouped = grouped.having(_attribute_is(attribute, split.filter))
+        grouped = grouped.having(attribute_is(attribute, *split.filter))
     whole = []
     for start, stop in split.raw:
         rows = _whole_visits(split.filter, start, stop).subquery("whole")
@@ -336,13 +340,12 @@ def selected_sessions(split: Split) -> Select[Any]:
     filters need the visit's attributes over the whole period: the grouped parts."""
     assert split.filter is not None
     kind, value = split.filter
-    if kind not in ("page", "event"):
+    if kind not in ITEMS:
         visits = visits_from_parts(split).subquery("selected")
         return select(visits.c.session_id)
     first, end = split.days or (date.min, date.min)
     item = rollup_visitor_item.c
-    table = page_view if kind == "page" else custom_event
-    column = table.c.path if kind == "page" else table.c.name
+    table, column = item_source(kind)
     stored = select(item.session_id).where(
         item.day >= first, item.day < end, item.kind == kind, item.value == value
     )
@@ -368,8 +371,7 @@ def item_rows(
     With ``label`` (the dialect and the period), each row also has its bucket's label."""
     first, end = split.days or (date.min, date.min)
     item = rollup_visitor_item.c
-    table = page_view if kind == "page" else custom_event
-    column = table.c.path if kind == "page" else table.c.name
+    table, column = item_source(kind)
     stored = [item.value, item.visitor_id, item.count, literal(0, Integer).label("raw")]
     raw = [
         column.label("value"),

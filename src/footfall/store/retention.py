@@ -203,7 +203,7 @@ class _Batches:
         return salts, dropped
 
     def note_raw_from(self, cutoff: datetime) -> None:
-        """Record that raw events before ``cutoff`` are gone (for the filtered reports)."""
+        """Record that raw events before ``cutoff`` are gone (for the reports that need them)."""
         if self._stopped():
             return
         state = rollup_state.c

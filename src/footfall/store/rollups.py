@@ -52,14 +52,16 @@ from sqlalchemy import (
 )
 
 from footfall.ingest.sessions import SESSION_TIMEOUT
-from footfall.query.filters import DIRECT, UNKNOWN, Filters
+from footfall.query.filters import Filters, empty_value
 from footfall.query.metrics import Queries
 from footfall.query.ranges import Period
 from footfall.query.rollups import (
     FILTER_VALUE_MAX,
     FILTERS,
+    ITEMS,
     VISIT_ATTRIBUTES,
     RollupState,
+    item_source,
     local_midnight,
     read_state,
     visit_columns,
@@ -199,20 +201,12 @@ def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo) -> None:
         )
     )
     elsewhere = select(rollup_visit_part.c.visitor_id).where(rollup_visit_part.c.day == day)
-    for kind, table, column in _ITEMS:
+    item_columns = ["session_id", "visitor_id", "kind", "value", "count"]
+    for kind in ITEMS:
+        also_elsewhere = _items_of_day(kind, start, end, lambda v: v.in_(elsewhere))
         conn.execute(
             insert(rollup_visitor_item).from_select(
-                ["day", "session_id", "visitor_id", "kind", "value", "count"],
-                _items_of_day(
-                    table, column, start, end, table.c.visitor_id.in_(elsewhere)
-                ).with_only_columns(
-                    literal(day),
-                    table.c.session_id,
-                    table.c.visitor_id,
-                    literal(kind),
-                    column,
-                    func.count(),
-                ),
+                [*item_columns, "day"], also_elsewhere.add_columns(literal(day))
             )
         )
 
@@ -227,21 +221,9 @@ def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo) -> None:
             ),
         )
     )
-    for kind, table, column in _ITEMS:
-        conn.execute(
-            insert(day_item).from_select(
-                ["session_id", "visitor_id", "kind", "value", "count"],
-                _items_of_day(
-                    table, column, start, end, table.c.visitor_id.not_in(elsewhere)
-                ).with_only_columns(
-                    table.c.session_id,
-                    table.c.visitor_id,
-                    literal(kind),
-                    column,
-                    func.count(),
-                ),
-            )
-        )
+    for kind in ITEMS:
+        only_here = _items_of_day(kind, start, end, lambda v: v.not_in(elsewhere))
+        conn.execute(insert(day_item).from_select(item_columns, only_here))
     sums = _Sums(definitions, day, day_visit, day_item)
     for query in sums.of(day_visit, None):
         conn.execute(insert(rollup_day).from_select(_ROLLUP_DAY_COLUMNS, query))
@@ -253,25 +235,23 @@ def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo) -> None:
     day_item.drop(conn)
 
 
-_ITEMS = (("page", page_view, page_view.c.path), ("event", custom_event, custom_event.c.name))
-"""The per-visitor dimensions: pages viewed and custom events sent."""
 _ROLLUP_DAY_COLUMNS = [c.name for c in rollup_day.columns]
-_ROLLUP_FILTERED_COLUMNS = [
-    "day",
-    *(c.name for c in rollup_day.columns if c.name != "day"),
-    "filter",
-    "filter_value",
-]
+_ROLLUP_FILTERED_COLUMNS = [*_ROLLUP_DAY_COLUMNS, "filter", "filter_value"]
 
 
 def _items_of_day(
-    table: Any, column: Any, start: datetime, end: datetime, visitors: Any
+    kind: str, start: datetime, end: datetime, chosen: Callable[[Any], Any]
 ) -> Select[Any]:
-    """The events of ``table`` on the day of the ``visitors`` chosen, counted per visit
-    and value (the columns are the caller's)."""
+    """``(session_id, visitor_id, kind, value, count)``: the pages viewed or events sent
+    on the day, per visit, by the visitors ``chosen`` (a condition on the visitor id)."""
+    table, column = item_source(kind)
     return (
-        select(table.c.session_id)
-        .where(table.c.timestamp >= naive_utc(start), table.c.timestamp < naive_utc(end), visitors)
+        select(table.c.session_id, table.c.visitor_id, literal(kind), column, func.count())
+        .where(
+            table.c.timestamp >= naive_utc(start),
+            table.c.timestamp < naive_utc(end),
+            chosen(table.c.visitor_id),
+        )
         .group_by(table.c.session_id, table.c.visitor_id, column)
     )
 
@@ -321,10 +301,9 @@ class _Sums:
         a page filter counts only that page's views as page views."""
         v = self.day_visit.c
         if name in VISIT_ATTRIBUTES:
-            empty = DIRECT if name == "source" else UNKNOWN
             return select(
                 self.day_visit,
-                func.coalesce(v[name], empty).label("filter_value"),
+                func.coalesce(v[name], empty_value(name)).label("filter_value"),
                 literal(0).label("matched"),
             ).subquery("selected")
         item = self.day_item.alias("matches")
@@ -343,27 +322,19 @@ class _Sums:
         ``rollup_filtered_day`` rows)."""
         by = [] if name is None else [visits.c.filter_value]
         tail = [] if name is None else [literal(name), visits.c.filter_value]
-        rows = [
-            select(
-                literal(self.day),
-                literal(""),
-                literal(""),
-                *self.definitions.totals_select(visits).selected_columns,
-            )
-            .add_columns(literal(0), *tail)
-            .group_by(*by)
-        ]
-        for attribute in VISIT_ATTRIBUTES:
-            empty = DIRECT if attribute == "source" else UNKNOWN
-            value = func.coalesce(visits.c[attribute], empty)
+        rows = []
+        for attribute in ("", *VISIT_ATTRIBUTES):  # "": the whole site
+            value: Any = literal("")
+            if attribute:
+                value = func.coalesce(visits.c[attribute], empty_value(attribute))
             sums = self.definitions.totals_select(visits).selected_columns
             rows.append(
                 select(literal(self.day), literal(attribute), value, *sums)
                 .add_columns(literal(0), *tail)
-                .group_by(value, *by)
+                .group_by(*([value] if attribute else []), *by)
             )
         item = self.day_item.c
-        for kind in ("page", "event"):
+        for kind in ITEMS:
             if kind == name:  # the filter's own page or event: only it, as it counts
                 numbers = _item_numbers(
                     kind, func.count(distinct(visits.c.visitor_id)), func.sum(visits.c.matched)
