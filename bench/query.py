@@ -50,6 +50,7 @@ from footfall.query.ranges import Period, resolve_period
 from footfall.store import Store
 from footfall.store.rollups import roll_up
 from footfall.store.schema import custom_event, page_view, visit
+from footfall.store.today import refresh_today
 from footfall.store.visits import rebuild as rebuild_visits
 
 NOW = datetime(2026, 3, 18, 14, 0, tzinfo=UTC)
@@ -58,7 +59,7 @@ DAYS = 90
 SEED = 1
 PAGEVIEW_SHARE = 0.932
 """Page views per event in the demo's traffic (measured), to aim generate_demo at N events."""
-RANGES = ("today", "7d", "30d", "12mo", "all")
+RANGES = ("today", "24h", "7d", "30d", "12mo", "all")
 TARGET_RANGE = "30d"
 TARGET_MS = 150.0
 TARGET_EVENTS = 10_000_000
@@ -533,6 +534,11 @@ def build_rollups(name: str, engine: sa.Engine, results: BackendResults) -> None
     seconds = time.perf_counter() - started
     results.sizes["rollup"] = f"{days} days rolled up in {seconds:.1f} s"
     say(f"  {name}: rolled up {days} days in {seconds:.1f} s")
+    started = time.perf_counter()
+    refresh_today(engine, timezone="UTC", now=NOW)
+    seconds = time.perf_counter() - started
+    results.sizes["today"] = f"the day in progress's rollups refreshed in {seconds:.2f} s"
+    say(f"  {name}: refreshed the day in progress's rollups in {seconds:.2f} s")
 
 
 def time_footfall(
@@ -883,7 +889,7 @@ def print_table(plan: Plan, results: list[BackendResults], counts: dict[str, int
         + "; ".join(f"{BACKEND_LABELS[r.name]} {r.sizes.get('size', '?')}" for r in results)
     )
     for r in results:
-        for key in ("visits", "rollup"):
+        for key in ("visits", "rollup", "today"):
             if key in r.sizes:
                 say(f"{key}, {BACKEND_LABELS[r.name]}: {r.sizes[key]}")
     if any(r.page for r in results):

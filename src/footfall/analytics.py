@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
@@ -18,6 +18,7 @@ from footfall.ingest.pipeline import Draft, IngestContext, Pipeline
 from footfall.store import Store, StoreUnavailable
 from footfall.store.retention import PurgeSummary, purge
 from footfall.store.rollups import Progress, roll_up
+from footfall.store.today import REFRESH_INTERVAL_SECONDS, refresh_today
 from footfall.web.middleware import PageViewMiddleware, PendingWrites
 from footfall.web.requests import describe_request
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 PURGE_INTERVAL = 3600.0
 """Seconds between two purges of expired events, salts and visits while the app runs."""
+T = TypeVar("T")
 
 
 class Analytics:
@@ -123,12 +125,23 @@ class Analytics:
         what keeps reports of long periods fast. ``purge()`` runs it first. Returns the
         number of days rolled up."""
         stop = self._purge_stop
-        return roll_up(
+        days = roll_up(
             self.store.engine,
             timezone=self.config.timezone,
             now=self.config.clock(),
             progress=progress,
             stop=stop.is_set if stop is not None else None,
+        )
+        if stop is None or not stop.is_set():
+            self.refresh_today()
+        return days
+
+    def refresh_today(self) -> bool:
+        """Roll up the day in progress's finished visits (see ``footfall.store.today``):
+        what keeps today's share of a report small. ``roll_up()`` runs it; a running
+        footfall does every few minutes."""
+        return refresh_today(
+            self.store.engine, timezone=self.config.timezone, now=self.config.clock()
         )
 
     def purge_in_background(self) -> None:
@@ -153,25 +166,35 @@ class Analytics:
 
     async def _purge_periodically(self, purged_once: asyncio.Event) -> None:
         """Purge at start and every PURGE_INTERVAL whatever the traffic: the salts must go
-        after 48 hours even on a site nobody visits. A failure is logged and retried at the
-        next interval; it never reaches the application."""
+        after 48 hours even on a site nobody visits; in between, refresh the rollups of
+        the day in progress every REFRESH_INTERVAL_SECONDS. A failure is logged and retried
+        at the next interval; it never reaches the application."""
         while True:
-            run = asyncio.ensure_future(asyncio.to_thread(self.purge))
-            try:
-                summary = await asyncio.shield(run)
-            except asyncio.CancelledError:
-                # A thread cannot be cancelled: the stop flag ends it after its batch, and
-                # waiting for that keeps close() from disposing the engine under it.
-                with contextlib.suppress(Exception):
-                    await run
-                raise
-            except Exception:
-                log.exception("footfall could not purge expired data; retrying later")
-            else:
-                if summary.total:
-                    log.info("footfall purged expired data: %s", summary)
+            summary = await self._in_thread(self.purge, "purge expired data")
+            if summary is not None and summary.total:
+                log.info("footfall purged expired data: %s", summary)
             purged_once.set()
-            await asyncio.sleep(PURGE_INTERVAL)
+            loop = asyncio.get_running_loop()
+            next_purge = loop.time() + PURGE_INTERVAL
+            while (left := next_purge - loop.time()) > 0:
+                await asyncio.sleep(min(left, REFRESH_INTERVAL_SECONDS))
+                if loop.time() < next_purge:
+                    await self._in_thread(self.refresh_today, "refresh today's rollups")
+
+    async def _in_thread(self, job: Callable[[], T], what: str) -> T | None:
+        """``job()`` on a thread; None (logged) if it fails."""
+        run = asyncio.ensure_future(asyncio.to_thread(job))
+        try:
+            return await asyncio.shield(run)
+        except asyncio.CancelledError:
+            # A thread cannot be cancelled: the stop flag ends it after its batch, and
+            # waiting for that keeps close() from disposing the engine under it.
+            with contextlib.suppress(Exception):
+                await run
+            raise
+        except Exception:
+            log.exception("footfall could not %s; retrying later", what)
+            return None
 
     async def _stop_purging(self) -> None:
         task, self._purge_task = self._purge_task, None

@@ -172,7 +172,7 @@ class Queries:
             split = None
             raw_starts = [naive_utc(period.start)]
         else:
-            split = split_period(period, state, chosen)
+            split = split_period(period, state, chosen, now=self.clock())
             if by_hour:
                 split = Split(None, ((naive_utc(period.start), naive_utc(period.end)),), chosen)
             raw_starts = [start for start, _ in split.raw]
@@ -469,7 +469,7 @@ class Queries:
         alone (a filter still selects visits by the whole period)."""
         if not paths:
             return {}
-        rolled = rollup_rows(split, "page").subquery()
+        rolled = rollup_rows(split, "page", visitors=False).subquery()
         selected = _selected(split)
         if rolled_only:
             split = replace(split, raw=())
@@ -706,9 +706,10 @@ class Queries:
 
 
 def _rolled_days_or_none(split: Split | None) -> Split | None:
-    """``split``, or None (group raw events, the quickest) when it has no rolled-up days
-    and no filter: pages and events of today or of days not final yet."""
-    if split is None or (split.days is None and split.filter is None):
+    """``split``, or None (group raw events, the quickest) when it reads no rollups and
+    has no filter: pages and events of days not final yet, without the day in progress's
+    rollups."""
+    if split is None or (split.days is None and split.filter is None and split.today is None):
         return None
     return split
 

@@ -16,15 +16,27 @@ a midnight), so a report costs in proportion to the days of its period, not its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Integer, Select, case, func, literal, select, union_all
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    case,
+    distinct,
+    exists,
+    func,
+    literal,
+    select,
+    union_all,
+)
 
-from footfall.query.filters import attribute_is
+from footfall.query.filters import attribute_is, empty_value
 from footfall.query.ranges import Period
 from footfall.query.sql import bucket, day_label, naive_utc
 from footfall.store.schema import (
@@ -33,6 +45,8 @@ from footfall.store.schema import (
     rollup_day,
     rollup_filtered_day,
     rollup_state,
+    rollup_today,
+    rollup_today_crossing,
     rollup_visit_part,
     rollup_visitor_item,
     visit,
@@ -67,6 +81,22 @@ class RollupState:
     """Raw events before this instant (naive UTC) have been purged."""
     filtered_from: date | None = None
     """The first rolled-up day with ``rollup_filtered_day`` rows (None: none has)."""
+    today: date | None = None
+    """The day in progress that ``rollup_today`` holds (None: none)."""
+    today_until: datetime | None = None
+    """``rollup_today`` holds that day's visits finished before this instant (naive UTC)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Today:
+    """The day in progress, as a split reads it: ``rollup_today`` for its visits finished
+    before ``until``, the ``visit`` table and raw events for the others."""
+
+    day: date
+    start: datetime
+    """The day's local midnight (naive UTC)."""
+    until: datetime
+    """Naive UTC."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +110,9 @@ class Split:
     filter: tuple[str, str] | None = None
     """The one filter (one of ``FILTERS``, and its value) the report has, if any: the
     rolled-up days are read from its rollups, and the rest keeps the visits it selects."""
+    today: Today | None = None
+    """The day in progress, when its rollups are read: the raw intervals from its start
+    on then hold only the visits ``rollup_today`` does not."""
 
 
 def read_state(conn: Connection) -> RollupState | None:
@@ -90,17 +123,30 @@ def read_state(conn: Connection) -> RollupState | None:
             rollup_state.c.sealed_until,
             rollup_state.c.raw_from,
             rollup_state.c.filtered_from,
+            rollup_state.c.today,
+            rollup_state.c.today_until,
         )
     ).first()
     return RollupState(*row) if row is not None else None
 
 
 def split_period(
-    period: Period, state: RollupState | None, filter: tuple[str, str] | None = None
+    period: Period,
+    state: RollupState | None,
+    filter: tuple[str, str] | None = None,
+    now: datetime | None = None,
 ) -> Split:
     """The rolled-up days of ``period`` and the rest, read from visits and raw events
-    (all of it for today, or when the rollups are kept in another time zone). With a
-    ``filter``, only days that have its rollups count as rolled up."""
+    (all of it when the rollups are kept in another time zone). With a ``filter``, only
+    days that have its rollups count as rolled up. Without one, the day in progress at
+    ``now`` is read from its rollups too, where they cover it (``with_today``)."""
+    split = _split_days(period, state, filter)
+    if filter is None and state is not None and now is not None:
+        return with_today(split, period, state, now)
+    return split
+
+
+def _split_days(period: Period, state: RollupState | None, filter: tuple[str, str] | None) -> Split:
     whole = Split(None, ((naive_utc(period.start), naive_utc(period.end)),), filter)
     if state is None or state.timezone != period.zone.key:
         return whole
@@ -124,6 +170,37 @@ def split_period(
     return Split((first, end), raw, filter)
 
 
+def with_today(split: Split, period: Period, state: RollupState, now: datetime) -> Split:
+    """``split`` reading the day in progress from ``rollup_today`` when that holds the
+    local day of ``now`` (in the period's time zone) and the split's raw rest covers the
+    whole of that day: its raw interval is cut at the day's midnight if it starts before.
+    Once the day is over, its visitors may appear on the next, so its rollups are no
+    longer read (until it is rolled up as a finished day)."""
+    zone = period.zone
+    if (
+        state.today is None
+        or state.today_until is None
+        or state.timezone != zone.key
+        or state.today != now.astimezone(zone).date()
+        or state.today < state.sealed_until
+    ):
+        return split
+    start = naive_utc(local_midnight(state.today, zone))
+    end = naive_utc(local_midnight(state.today + timedelta(days=1), zone))
+    raw: list[tuple[datetime, datetime]] = []
+    found = False
+    for a, b in split.raw:
+        if a <= start < b and b >= end:
+            raw += [(a, start)] if a < start else []
+            raw.append((start, b))
+            found = True
+        else:
+            raw.append((a, b))
+    if not found:
+        return split
+    return replace(split, raw=tuple(raw), today=Today(state.today, start, state.today_until))
+
+
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     """The instant (aware UTC) at which the local ``day`` of ``zone`` begins."""
     return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
@@ -132,17 +209,90 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
 # -- the parts of a combined query -----------------------------------------------------------
 
 
-def rollup_rows(split: Split, dimension: str) -> Select[Any]:
+def rollup_rows(split: Split, dimension: str, *, visitors: bool = True) -> Select[Any]:
     """The rows of one dimension (``""``: the whole site) in the split's rolled-up days:
-    of ``rollup_day``, or of ``rollup_filtered_day`` for the split's filter."""
+    of ``rollup_day``, or of ``rollup_filtered_day`` for the split's filter; and of
+    ``rollup_today`` for the day in progress, with (unless the report counts no
+    ``visitors``) the rows that correct its visitors."""
     first, end = split.days or (date.min, date.min)
     if split.filter is None:
         table, chosen = rollup_day, []
     else:
         table = rollup_filtered_day
         chosen = [table.c.filter == split.filter[0], table.c.filter_value == split.filter[1]]
-    return select(table).where(
+    rows = select(table).where(
         *chosen, table.c.dimension == dimension, table.c.day >= first, table.c.day < end
+    )
+    if split.today is None:
+        return rows
+    today = select(rollup_today).where(rollup_today.c.dimension == dimension)
+    if not visitors:
+        return union_all(rows, today)
+    return union_all(rows, today, _counted_twice(split.today, dimension))
+
+
+def _counted_twice(today: Today, dimension: str) -> Select[Any]:
+    """Rows that subtract, per value of ``dimension``, the visitors both ``rollup_today``
+    and the rest of the day count: those with a finished visit and an open one (both of
+    that value; for a page or event, both with a view of it, or with it sent)."""
+    returning = _returning_visits(today)
+    w = visit.alias("finished").c
+
+    def finished_of(visitor: Any, *same: Any) -> Any:
+        return exists().where(
+            w.visitor_id == visitor, w.first_seen >= today.start, w.last_seen < today.until, *same
+        )
+
+    if dimension in ITEMS:
+        table, column = item_source(dimension)
+        other = table.alias("other")
+        visitor: Any = table.c.visitor_id
+        value: Any = column
+        where = [
+            table.c.session_id.in_(select(returning.c.session_id)),
+            finished_of(
+                visitor, other.c.session_id == w.session_id, other.c[column.name] == column
+            ),
+        ]
+    else:
+        visitor = returning.c.visitor_id
+        value = literal("")
+        where = []
+        if dimension:
+            value = func.coalesce(returning.c[dimension], empty_value(dimension))
+            where = [
+                finished_of(visitor, func.coalesce(w[dimension], empty_value(dimension)) == value)
+            ]
+    zero = literal(0, Integer)
+    query = select(
+        literal(today.day).label("day"),
+        literal(dimension).label("dimension"),
+        value.label("value"),
+        (-func.count(distinct(visitor))).label("visitors"),
+        *(zero.label(n) for n in ("visits", "pageviews", "bounces", "duration_ms", "events")),
+    ).where(*where)
+    if dimension not in ITEMS:
+        query = query.select_from(returning)
+    return query.group_by(value) if dimension else query
+
+
+@lru_cache(maxsize=16)
+def _returning_visits(today: Today) -> Any:
+    """The open visits of the visitors ``rollup_today`` counted already (a few percent of
+    them): one query's CTE, however many dimensions it corrects."""
+    v, w = visit.c, visit.alias("earlier").c
+    finished = exists().where(
+        w.visitor_id == v.visitor_id, w.first_seen >= today.start, w.last_seen < today.until
+    )
+    return (
+        select(*visit_columns(v))
+        .where(
+            v.first_seen >= today.start,
+            v.last_seen >= today.until,
+            v.visitor_id.not_in(select(rollup_today_crossing.c.visitor_id)),
+            finished,
+        )
+        .cte("returning_visits")
     )
 
 
@@ -180,13 +330,14 @@ def visit_parts(
     intervals = split.raw if label is None else _cut_at_buckets(split.raw, label[1])
     for start, stop in intervals:
         v = visit.c
-        inside = (v.first_seen >= start) & (v.last_seen < stop)
         if whole:
-            query = _whole_visits(split.filter, start, stop)
-            if label is not None:
-                query = query.add_columns(bucket(label[0], v.first_seen, label[1]).label("label"))
-            parts.append(query)
-        crossing = select(v.session_id).where(v.last_seen >= start, v.first_seen < stop, ~inside)
+            for query in _whole_visits(split, start, stop):
+                if label is not None:
+                    query = query.add_columns(
+                        bucket(label[0], v.first_seen, label[1]).label("label")
+                    )
+                parts.append(query)
+        crossing = _crossing_visits(split, start, stop)
         for table, is_pageview in ((page_view, True), (custom_event, False)):
             interaction = (
                 literal(0, Integer) if is_pageview else case((table.c.interactive, 1), else_=0)
@@ -214,13 +365,58 @@ def visit_parts(
     return union_all(*parts)
 
 
-def _whole_visits(filter: tuple[str, str] | None, start: datetime, stop: datetime) -> Select[Any]:
-    """The ``visit`` rows of the visits inside ``[start, stop)`` (those ``filter`` selects),
-    as visit parts with ``matched``."""
+def _crossing_visits(split: Split, start: datetime, stop: datetime) -> Any:
+    """The session ids of the visits with events both inside ``[start, stop)`` and out.
+    From the start of the day in progress on, found by index rather than among all the
+    day's visits: one that began before ``start`` either is still open at ``today.until``
+    or is finished, and then its visitor was seen before the day (``rollup_today``
+    leaves them out)."""
     v = visit.c
-    query = select(*visit_columns(v)).where(
-        v.last_seen >= start, v.first_seen >= start, v.last_seen < stop
+    today = split.today
+    if today is None or start != today.start:
+        inside = (v.first_seen >= start) & (v.last_seen < stop)
+        return select(v.session_id).where(v.last_seen >= start, v.first_seen < stop, ~inside)
+    crossing = select(rollup_today_crossing.c.visitor_id)
+    return union_all(
+        select(v.session_id).where(
+            v.visitor_id.in_(crossing), v.first_seen < start, v.last_seen >= start
+        ),
+        select(v.session_id).where(v.last_seen >= today.until, v.first_seen < start),
+        select(v.session_id).where(v.last_seen >= stop, v.first_seen < stop),
     )
+
+
+def _whole_visits(split: Split, start: datetime, stop: datetime) -> list[Select[Any]]:
+    """The ``visit`` rows of the visits inside ``[start, stop)`` (those the split's filter
+    selects), as visit parts with ``matched``. From the start of the day in progress on,
+    those ``rollup_today`` does not hold: the visits open at ``today.until`` or begun since,
+    and those of the visitors it leaves out (two queries, each by an index)."""
+    v = visit.c
+    inside = [v.first_seen >= start, v.last_seen < stop]
+    today = split.today
+    if today is None or start < today.start:
+        return [_matched_visits(split.filter, start, stop, [v.last_seen >= start, *inside])]
+    crossing = select(rollup_today_crossing.c.visitor_id)
+    return [
+        _matched_visits(
+            split.filter, start, stop, [v.last_seen >= max(start, today.until), *inside]
+        ),
+        _matched_visits(
+            split.filter,
+            start,
+            stop,
+            [v.visitor_id.in_(crossing), v.last_seen < today.until, *inside],
+        ),
+    ]
+
+
+def _matched_visits(
+    filter: tuple[str, str] | None, start: datetime, stop: datetime, where: list[Any]
+) -> Select[Any]:
+    """The ``visit`` rows ``where`` chooses (those ``filter`` selects), with ``matched``:
+    how many of their events in ``[start, stop)`` a page or event filter matches."""
+    v = visit.c
+    query = select(*visit_columns(v)).where(*where)
     kind = filter[0] if filter is not None else None
     if kind not in ITEMS:
         if filter is not None:
@@ -320,14 +516,16 @@ def visits_from_parts(split: Split) -> Any:
         grouped = grouped.having(attribute_is(attribute, *split.filter))
     whole = []
     for start, stop in split.raw:
-        rows = _whole_visits(split.filter, start, stop).subquery("whole")
-        whole.append(
-            select(
-                *visit_columns(rows.c)[:5],
-                (rows.c.matched if kind == "page" else rows.c.pageviews).label("counted_pageviews"),
-                *visit_columns(rows.c)[5:],
+        for query in _whole_visits(split, start, stop):
+            rows = query.subquery("whole")
+            counted_rows = rows.c.matched if kind == "page" else rows.c.pageviews
+            whole.append(
+                select(
+                    *visit_columns(rows.c)[:5],
+                    counted_rows.label("counted_pageviews"),
+                    *visit_columns(rows.c)[5:],
+                )
             )
-        )
     return union_all(grouped, *whole)
 
 
@@ -395,7 +593,23 @@ def item_rows(
         select(*stored).where(item.kind == kind, item.day >= first, item.day < end, *chosen_stored)
     ]
     for start, stop in split.raw:
+        rest = [*chosen_raw, *_open_sessions(split, table, start)]
         parts.append(
-            select(*raw).where(table.c.timestamp >= start, table.c.timestamp < stop, *chosen_raw)
+            select(*raw).where(table.c.timestamp >= start, table.c.timestamp < stop, *rest)
         )
     return union_all(*parts)
+
+
+def _open_sessions(split: Split, table: Any, start: datetime) -> list[Any]:
+    """From the start of the day in progress on: events of ``table`` of the visits that
+    ``rollup_today`` does not hold (see ``_whole_visits``), found by session."""
+    today = split.today
+    if today is None or start < today.start:
+        return []
+    v = visit.c
+    crossing = select(rollup_today_crossing.c.visitor_id)
+    sessions = union_all(
+        select(v.session_id).where(v.last_seen >= max(start, today.until)),
+        select(v.session_id).where(v.visitor_id.in_(crossing), v.last_seen >= start),
+    )
+    return [table.c.session_id.in_(sessions)]

@@ -75,6 +75,8 @@ from footfall.store.schema import (
     rollup_day,
     rollup_filtered_day,
     rollup_state,
+    rollup_today,
+    rollup_today_crossing,
     rollup_visit_part,
     rollup_visitor_item,
 )
@@ -152,6 +154,7 @@ def reset(engine: Engine, since: datetime) -> None:
             return
         for table in ROLLUP_TABLES:
             conn.execute(delete(table).where(table.c.day >= first_day))
+        forget_today(conn)
         filtered_from = min(first_day, state.filtered_from or first_day)
         conn.execute(
             update(rollup_state).values(sealed_until=first_day, filtered_from=filtered_from)
@@ -164,6 +167,7 @@ def rebuild(engine: Engine) -> None:
     with write_connection(engine) as conn, conn.begin():
         for table in ROLLUP_TABLES:
             conn.execute(delete(table))
+        forget_today(conn)
         conn.execute(update(rollup_state).values(timezone=""))  # no zone: none rolled up
 
 
@@ -212,7 +216,7 @@ def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo) -> None:
 
     # Everything else is of the visitors seen on this day only: their visits and the pages
     # and events of each, once in scratch tables that every sum below reads.
-    day_visit, day_item = _scratch_tables(conn)
+    day_visit, day_item = scratch_tables(conn)
     conn.execute(
         insert(day_visit).from_select(
             [c.name for c in day_visit.columns],
@@ -224,7 +228,7 @@ def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo) -> None:
     for kind in ITEMS:
         only_here = _items_of_day(kind, start, end, lambda v: v.not_in(elsewhere))
         conn.execute(insert(day_item).from_select(item_columns, only_here))
-    sums = _Sums(definitions, day, day_visit, day_item)
+    sums = DaySums(definitions, day, day_visit, day_item)
     for query in sums.of(day_visit, None):
         conn.execute(insert(rollup_day).from_select(_ROLLUP_DAY_COLUMNS, query))
     for name in FILTERS:
@@ -256,7 +260,7 @@ def _items_of_day(
     )
 
 
-def _scratch_tables(conn: Connection) -> tuple[Table, Table]:
+def scratch_tables(conn: Connection) -> tuple[Table, Table]:
     """Empty temporary tables (of this connection) for the day's single-day visits and the
     pages and events of each."""
     scratch = MetaData()
@@ -285,7 +289,7 @@ def _scratch_tables(conn: Connection) -> tuple[Table, Table]:
     return day_visit, day_item
 
 
-class _Sums:
+class DaySums:
     """The ``rollup_day`` rows of one day, over all of its single-day visits or over those
     one filter selects (as ``rollup_filtered_day`` rows)."""
 
@@ -430,8 +434,17 @@ def _lock_state(conn: Connection, timezone: str, now: datetime) -> RollupState:
         )
     for table in ROLLUP_TABLES:
         conn.execute(delete(table))
+    forget_today(conn)
     conn.execute(update(rollup_state).values(**values))  # raw_from stays: still purged
     return RollupState(timezone, first, first, row.raw_from, first)
+
+
+def forget_today(conn: Connection) -> None:
+    """Drop the rollups of the day in progress (store/today.py): reports read its visits
+    and events until they are built again."""
+    for table in (rollup_today, rollup_today_crossing):
+        conn.execute(delete(table))
+    conn.execute(update(rollup_state).values(today=None, today_until=None))
 
 
 def _first_event(conn: Connection) -> datetime | None:

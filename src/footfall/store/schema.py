@@ -118,6 +118,8 @@ visit = Table(
     Column("os", String(64)),
     # Covers finding the visits that cross a time (first_seen < t <= last_seen) by index.
     Index("ix_visit_last_seen", "last_seen", "first_seen", "session_id"),
+    # Finds a visitor's other visits: whether today's rollups counted them already.
+    Index("ix_visit_visitor", "visitor_id"),
 )
 """One row per visit, written by the writer in the same transaction as the visit's events:
 what reports of days not rolled up yet read instead of regrouping their events."""
@@ -223,10 +225,33 @@ rollup_state = Table(
     Column("sealed_until", Date, nullable=False),
     Column("raw_from", DateTime),
     Column("filtered_from", Date),
+    Column("today", Date),
+    Column("today_until", DateTime),
 )
 """One row: the local days ``[first_day, sealed_until)`` of ``timezone`` are rolled up (with
 ``rollup_filtered_day`` rows from ``filtered_from`` on), and raw events before ``raw_from``
-(UTC) have been purged."""
+(UTC) have been purged. ``rollup_today`` holds the local day ``today``'s visits that ended
+before ``today_until`` (UTC)."""
+
+rollup_today = Table(
+    "rollup_today",
+    metadata,
+    Column("day", Date, nullable=False),
+    *_rollup_numbers(),
+    Index("ix_rollup_today", "dimension"),
+)
+"""``rollup_day``'s rows for the day in progress, over its finished visits (those that
+ended before ``rollup_state.today_until`` and can no longer change) of the visitors not
+seen before it; rebuilt every few minutes (store/today.py)."""
+
+rollup_today_crossing = Table(
+    "rollup_today_crossing",
+    metadata,
+    Column("visitor_id", BigInteger, primary_key=True, autoincrement=False),
+)
+"""The visitors of ``rollup_state.today`` seen before it too (under the id of the day
+before, which a visit keeps across midnight) with a finished visit that day: left out of
+``rollup_today``, so that a range with the day before counts them once."""
 
 ROLLUP_TABLES = (rollup_day, rollup_filtered_day, rollup_visit_part, rollup_visitor_item)
 """The tables of per-day numbers, each with its local ``day`` column."""
