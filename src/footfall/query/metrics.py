@@ -56,6 +56,7 @@ from footfall.query.results import (
 from footfall.query.rollups import (
     FILTER_VALUE_MAX,
     Split,
+    hourly_events,
     item_rows,
     item_source,
     local_midnight,
@@ -63,8 +64,10 @@ from footfall.query.rollups import (
     rollup_rows,
     selected_sessions,
     split_period,
+    today_hour_rows,
     visit_parts,
     visits_from_parts,
+    with_today,
 )
 from footfall.query.sql import bucket, day_label, milliseconds_between, naive_utc
 from footfall.store.schema import custom_event, page_view, rollup_day, rollup_visit_part
@@ -176,6 +179,13 @@ class Queries:
             if by_hour:
                 split = Split(None, ((naive_utc(period.start), naive_utc(period.end)),), chosen)
             raw_starts = [start for start, _ in split.raw]
+        if by_hour and self.rollups and not filters and state is not None:
+            # Hours without a filter: raw events, except those of the day in progress's
+            # finished visits, which ``rollup_today_hour`` holds.
+            whole = Split(None, ((naive_utc(period.start), naive_utc(period.end)),))
+            split = with_today(whole, period, state, self.clock())
+            if split.today is None:
+                split = None
         if raw_from is not None and any(start < raw_from for start in raw_starts):
             several = bool(filters) and chosen is None
             raise RawEventsPurged(raw_from.replace(tzinfo=UTC), period.zone, filtered=several)
@@ -303,7 +313,9 @@ class Queries:
     def timeseries(self, period: Period, filters: Filters) -> Timeseries:
         with self.engine.connect() as conn:
             split = self._split(conn, period, filters, hourly=True)
-            if split is None:
+            if split is not None and split.filter is None and period.interval == "hour":
+                query = self._timeseries_hourly(split, period)
+            elif split is None:
                 events = self._events(period, filters)
                 label = bucket(self.dialect, events.c.timestamp, period).label("bucket")
                 query = select(
@@ -320,6 +332,29 @@ class Queries:
             for name, _start in period.buckets()
         ]
         return Timeseries(range=period.range, interval=period.interval, points=points)
+
+    def _timeseries_hourly(self, split: Split, period: Period) -> Select[Any]:
+        """The hours of a period with the day in progress: its finished visits' from
+        ``rollup_today_hour``, the other events' grouped by hour."""
+        label = (self.dialect, period)
+        events = union_all(
+            *(q for t in (page_view, custom_event) for q in hourly_events(split, t, label))
+        ).subquery("events")
+        rest = select(
+            events.c.label,
+            literal("").label("value"),
+            func.count(distinct(events.c.visitor_id)).label("visitors"),
+            func.count(distinct(events.c.session_id)).label("visits"),
+            func.sum(events.c.pageview).label("pageviews"),
+        ).group_by(events.c.label)
+        tier = today_hour_rows(split, "", label).subquery("tier")
+        both = union_all(select(tier), rest).subquery()
+        return select(
+            both.c.label,
+            func.sum(both.c.visitors),
+            func.sum(both.c.visits),
+            func.sum(both.c.pageviews),
+        ).group_by(both.c.label)
 
     def _timeseries_combined(self, split: Split, period: Period) -> Select[Any]:
         rolled = rollup_rows(split, "").subquery()
@@ -391,7 +426,30 @@ class Queries:
             return {}
         if by_bucket is None:
             return self._sparklines(conn, period, filters, paths)
+        if by_bucket.filter is None and period.interval == "hour":
+            return self._sparklines_hourly(conn, by_bucket, period, paths)
         return self._sparklines_combined(conn, by_bucket, period, paths)
+
+    def _sparklines_hourly(
+        self, conn: Connection, split: Split, period: Period, paths: list[str]
+    ) -> dict[str, list[int]]:
+        """Page views per hour of ``paths`` with the day in progress: its finished visits'
+        from ``rollup_today_hour``, the others' counted."""
+        label = (self.dialect, period)
+        views = union_all(
+            *hourly_events(split, page_view, label, page_view.c.path.in_(paths), path=True)
+        ).subquery("views")
+        tier = today_hour_rows(split, "page", label).subquery("tier")
+        both = union_all(
+            select(tier.c.value, tier.c.label, tier.c.pageviews.label("count")).where(
+                tier.c.value.in_(paths)
+            ),
+            select(views.c.path, views.c.label, func.count()).group_by(views.c.path, views.c.label),
+        ).subquery()
+        query = select(both.c.value, both.c.label, func.sum(both.c.count)).group_by(
+            both.c.value, both.c.label
+        )
+        return _sparkline_lists(period, paths, conn.execute(query))
 
     def _items_raw(self, period: Period, filters: Filters, kind: str, limit: int) -> Select[Any]:
         """Pages (``page``) or events (``event``) by visitors then count, from raw events;

@@ -16,9 +16,8 @@ a midnight), so a report costs in proportion to the days of its period, not its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +31,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
@@ -47,6 +47,7 @@ from footfall.store.schema import (
     rollup_state,
     rollup_today,
     rollup_today_crossing,
+    rollup_today_hour,
     rollup_visit_part,
     rollup_visitor_item,
     visit,
@@ -87,7 +88,7 @@ class RollupState:
     """``rollup_today`` holds that day's visits finished before this instant (naive UTC)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Today:
     """The day in progress, as a split reads it: ``rollup_today`` for its visits finished
     before ``until``, the ``visit`` table and raw events for the others."""
@@ -97,6 +98,12 @@ class Today:
     """The day's local midnight (naive UTC)."""
     until: datetime
     """Naive UTC."""
+    returning: Any = field(init=False, compare=False, repr=False)
+    """The open visits of the visitors ``rollup_today`` counted already: one CTE for every
+    query of this split (two of the same name in one statement would not compile)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "returning", _returning_visits(self.start, self.until))
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +179,9 @@ def _split_days(period: Period, state: RollupState | None, filter: tuple[str, st
 
 def with_today(split: Split, period: Period, state: RollupState, now: datetime) -> Split:
     """``split`` reading the day in progress from ``rollup_today`` when that holds the
-    local day of ``now`` (in the period's time zone) and the split's raw rest covers the
-    whole of that day: its raw interval is cut at the day's midnight if it starts before.
+    local day of ``now`` (in the period's time zone) and the split's raw rest covers that
+    day up to now at least: its raw interval is cut at the day's midnight if it starts
+    before.
     Once the day is over, its visitors may appear on the next, so its rollups are no
     longer read (until it is rolled up as a finished day)."""
     zone = period.zone
@@ -189,8 +197,9 @@ def with_today(split: Split, period: Period, state: RollupState, now: datetime) 
     end = naive_utc(local_midnight(state.today + timedelta(days=1), zone))
     raw: list[tuple[datetime, datetime]] = []
     found = False
+    reach = min(end, naive_utc(now))  # no event comes later than now
     for a, b in split.raw:
-        if a <= start < b and b >= end:
+        if a <= start < b and b >= reach:
             raw += [(a, start)] if a < start else []
             raw.append((start, b))
             found = True
@@ -235,7 +244,7 @@ def _counted_twice(today: Today, dimension: str) -> Select[Any]:
     """Rows that subtract, per value of ``dimension``, the visitors both ``rollup_today``
     and the rest of the day count: those with a finished visit and an open one (both of
     that value; for a page or event, both with a view of it, or with it sent)."""
-    returning = _returning_visits(today)
+    returning = today.returning
     w = visit.alias("finished").c
 
     def finished_of(visitor: Any, *same: Any) -> Any:
@@ -276,24 +285,99 @@ def _counted_twice(today: Today, dimension: str) -> Select[Any]:
     return query.group_by(value) if dimension else query
 
 
-@lru_cache(maxsize=16)
-def _returning_visits(today: Today) -> Any:
-    """The open visits of the visitors ``rollup_today`` counted already (a few percent of
-    them): one query's CTE, however many dimensions it corrects."""
+def _returning_visits(start: datetime, until: datetime) -> Any:
+    """The open visits (at ``until``) of the visitors with a finished one since ``start``
+    (a few percent of them), as a CTE: computed once, however many dimensions a query
+    corrects."""
     v, w = visit.c, visit.alias("earlier").c
     finished = exists().where(
-        w.visitor_id == v.visitor_id, w.first_seen >= today.start, w.last_seen < today.until
+        w.visitor_id == v.visitor_id, w.first_seen >= start, w.last_seen < until
     )
     return (
         select(*visit_columns(v))
         .where(
-            v.first_seen >= today.start,
-            v.last_seen >= today.until,
+            v.first_seen >= start,
+            v.last_seen >= until,
             v.visitor_id.not_in(select(rollup_today_crossing.c.visitor_id)),
             finished,
         )
         .cte("returning_visits")
     )
+
+
+def hourly_events(
+    split: Split, table: Any, label: tuple[str, Period], *where: Any, path: bool = False
+) -> list[Select[Any]]:
+    """``(visitor_id, session_id, pageview, label)`` (and the page's ``path``) of the
+    events of ``table`` in the split's raw intervals that match ``where``: from the start
+    of the day in progress on, of the visits ``rollup_today_hour`` does not hold."""
+    dialect, period = label
+    columns = [
+        table.c.visitor_id,
+        table.c.session_id,
+        literal(1 if table is page_view else 0, Integer).label("pageview"),
+        bucket(dialect, table.c.timestamp, period).label("label"),
+    ]
+    if path:
+        columns.append(table.c.path)
+    return [
+        select(*columns).where(
+            table.c.timestamp >= start,
+            table.c.timestamp < stop,
+            *where,
+            *_open_sessions(split, table, start),
+        )
+        for start, stop in split.raw
+    ]
+
+
+def today_hour_rows(split: Split, dimension: str, label: tuple[str, Period]) -> Select[Any]:
+    """``(label, value, visitors, visits, pageviews)``: the rows of ``rollup_today_hour``
+    for ``dimension`` (``""``: the whole site, or ``page``), and for the whole site the
+    rows that subtract, per hour, the visitors it and the rest both count: those with an
+    event of a finished visit and one of an open visit in that hour."""
+    assert split.today is not None
+    h = rollup_today_hour.c
+    rows = select(h.hour.label("label"), h.value, h.visitors, h.visits, h.pageviews).where(
+        h.dimension == dimension
+    )
+    if dimension:
+        return rows
+    today, (dialect, period) = split.today, label
+    returning = select(today.returning.c.session_id)
+    w = visit.alias("finished").c
+    events = union_all(
+        *(
+            select(
+                table.c.visitor_id,
+                bucket(dialect, table.c.timestamp, period).label("label"),
+            ).where(table.c.session_id.in_(returning))
+            for table in (page_view, custom_event)
+        )
+    ).subquery("returning_events")
+    earlier = [
+        exists().where(
+            w.visitor_id == events.c.visitor_id,
+            w.first_seen >= today.start,
+            w.last_seen < today.until,
+            other.c.session_id == w.session_id,
+            bucket(dialect, other.c.timestamp, period) == events.c.label,
+        )
+        for other in (page_view.alias("other_view"), custom_event.alias("other_event"))
+    ]
+    zero = literal(0, Integer)
+    twice = (
+        select(
+            events.c.label,
+            literal("").label("value"),
+            (-func.count(distinct(events.c.visitor_id))).label("visitors"),
+            zero.label("visits"),
+            zero.label("pageviews"),
+        )
+        .where(or_(*earlier))
+        .group_by(events.c.label)
+    )
+    return union_all(rows, twice)
 
 
 def visit_parts(

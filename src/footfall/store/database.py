@@ -66,6 +66,13 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
+SQLITE_PAUSE = 0.1
+"""Seconds the SQLite write lock is left free between two transactions of a long job (a
+purge's batches, a roll-up's days). SQLite's busy handler polls (at most every 100 ms), so
+without a gap a writer waiting for the lock would never catch it between two of them, and
+ingestion would stall for the whole job."""
+
+
 def write_connection(engine: Engine) -> Connection:
     """A connection for a write transaction: on SQLite its BEGIN takes the write lock at
     once (IMMEDIATE), so two writers never deadlock upgrading a read lock."""

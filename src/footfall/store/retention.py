@@ -24,7 +24,7 @@ from sqlalchemy import Column, ColumnElement, Connection, Engine, Table, delete,
 
 from footfall.query.rollups import local_midnight, read_state
 from footfall.query.sql import naive_utc
-from footfall.store.database import write_connection
+from footfall.store.database import SQLITE_PAUSE, write_connection
 from footfall.store.rollups import ID_LIFETIME
 from footfall.store.schema import (
     ROLLUP_TABLES,
@@ -36,11 +36,6 @@ from footfall.store.schema import (
     visit,
     visit_session,
 )
-
-SQLITE_PAUSE = 0.1
-"""Seconds the SQLite write lock is left free between batches. SQLite's busy handler polls
-(at most every 100 ms), so without a gap a writer waiting for the lock would never catch
-it between two batches and ingestion would stall for the whole purge."""
 
 
 @dataclass

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from time import sleep
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -67,16 +68,15 @@ from footfall.query.rollups import (
     visit_columns,
 )
 from footfall.query.sql import naive_utc
-from footfall.store.database import write_connection
+from footfall.store.database import SQLITE_PAUSE, write_connection
 from footfall.store.schema import (
     ROLLUP_TABLES,
+    TODAY_TABLES,
     custom_event,
     page_view,
     rollup_day,
     rollup_filtered_day,
     rollup_state,
-    rollup_today,
-    rollup_today_crossing,
     rollup_visit_part,
     rollup_visitor_item,
 )
@@ -124,6 +124,8 @@ def roll_up(
             _roll_up_day(conn, day, zone)
             conn.execute(update(rollup_state).values(sealed_until=day + timedelta(days=1)))
         done += 1
+        if engine.dialect.name == "sqlite":
+            sleep(SQLITE_PAUSE)  # the lock is not fair: let a waiting writer in
         if progress is not None:
             progress(day, _last_final_day(zone, now) + timedelta(days=1))
     if done and engine.dialect.name == "postgresql":
@@ -442,7 +444,7 @@ def _lock_state(conn: Connection, timezone: str, now: datetime) -> RollupState:
 def forget_today(conn: Connection) -> None:
     """Drop the rollups of the day in progress (store/today.py): reports read its visits
     and events until they are built again."""
-    for table in (rollup_today, rollup_today_crossing):
+    for table in TODAY_TABLES:
         conn.execute(delete(table))
     conn.execute(update(rollup_state).values(today=None, today_until=None))
 

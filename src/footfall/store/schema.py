@@ -244,6 +244,19 @@ rollup_today = Table(
 ended before ``rollup_state.today_until`` and can no longer change) of the visitors not
 seen before it; rebuilt every few minutes (store/today.py)."""
 
+rollup_today_hour = Table(
+    "rollup_today_hour",
+    metadata,
+    Column("hour", String(16), nullable=False),
+    Column("dimension", String(16), nullable=False),
+    Column("value", String(2000), nullable=False),
+    *(Column(name, BigInteger, nullable=False) for name in ("visitors", "visits", "pageviews")),
+    Index("ix_rollup_today_hour", "dimension", "hour"),
+)
+"""The hourly chart's numbers of the same finished visits, per local hour (its label,
+``2026-11-20 14:00``): of the whole site (``dimension`` ``""``: the visitors and visits
+with an event in that hour, and its page views), and each page's views (``page``)."""
+
 rollup_today_crossing = Table(
     "rollup_today_crossing",
     metadata,
@@ -255,3 +268,5 @@ before, which a visit keeps across midnight) with a finished visit that day: lef
 
 ROLLUP_TABLES = (rollup_day, rollup_filtered_day, rollup_visit_part, rollup_visitor_item)
 """The tables of per-day numbers, each with its local ``day`` column."""
+TODAY_TABLES = (rollup_today, rollup_today_hour, rollup_today_crossing)
+"""The tables of the day in progress, rebuilt whole every few minutes."""

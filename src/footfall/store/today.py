@@ -24,15 +24,29 @@ counts them with their visits of that day, once. Their ids are kept in
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, exists, func, insert, literal, select, update
+from sqlalchemy import (
+    Engine,
+    Integer,
+    Select,
+    distinct,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 
 from footfall.ingest.sessions import SESSION_TIMEOUT
 from footfall.query.metrics import Queries
+from footfall.query.ranges import Period
 from footfall.query.rollups import ITEMS, item_source, local_midnight, read_state, visit_columns
-from footfall.query.sql import naive_utc
+from footfall.query.sql import bucket, naive_utc
 from footfall.store.database import write_connection
 from footfall.store.rollups import (
     LATE_WRITE_MARGIN,
@@ -41,7 +55,15 @@ from footfall.store.rollups import (
     local_day,
     scratch_tables,
 )
-from footfall.store.schema import rollup_state, rollup_today, rollup_today_crossing, visit
+from footfall.store.schema import (
+    custom_event,
+    page_view,
+    rollup_state,
+    rollup_today,
+    rollup_today_crossing,
+    rollup_today_hour,
+    visit,
+)
 
 FINISHED_AFTER = SESSION_TIMEOUT + LATE_WRITE_MARGIN
 """How long after its last event a visit can no longer change."""
@@ -101,7 +123,46 @@ def refresh_today(engine: Engine, *, timezone: str, now: datetime) -> bool:
         columns = [c.name for c in rollup_today.columns]
         for query in sums.of(day_visit, None):
             conn.execute(insert(rollup_today).from_select(columns, query))
+        hours = Period("custom", start, local_midnight(day + timedelta(days=1), zone), "hour", zone)
+        for query in _hour_rows(engine.dialect.name, hours, select(day_visit.c.session_id)):
+            conn.execute(
+                insert(rollup_today_hour).from_select(
+                    [c.name for c in rollup_today_hour.columns], query
+                )
+            )
         day_visit.drop(conn)
         day_item.drop(conn)
         conn.execute(update(rollup_state).values(today=day, today_until=day_until))
     return True
+
+
+def _hour_rows(dialect: str, hours: Period, sessions: Any) -> list[Select[Any]]:
+    """The ``rollup_today_hour`` rows of the visits ``sessions``: per hour of ``hours``
+    (by its label, as the chart groups), the visitors and visits with an event in it and
+    its page views; and each page's views."""
+    events = union_all(
+        *(
+            select(
+                table.c.visitor_id,
+                table.c.session_id,
+                bucket(dialect, table.c.timestamp, hours).label("hour"),
+                literal(1 if table is page_view else 0, Integer).label("pageview"),
+            ).where(table.c.session_id.in_(sessions))
+            for table in (page_view, custom_event)
+        )
+    ).subquery("events")
+    site = select(
+        events.c.hour,
+        literal(""),
+        literal(""),
+        func.count(distinct(events.c.visitor_id)),
+        func.count(distinct(events.c.session_id)),
+        func.sum(events.c.pageview),
+    ).group_by(events.c.hour)
+    hour = bucket(dialect, page_view.c.timestamp, hours)
+    pages = (
+        select(hour, literal("page"), page_view.c.path, literal(0), literal(0), func.count())
+        .where(page_view.c.session_id.in_(sessions))
+        .group_by(hour, page_view.c.path)
+    )
+    return [site, pages]

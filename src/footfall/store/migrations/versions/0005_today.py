@@ -1,5 +1,6 @@
-"""Rollups of the day in progress: ``rollup_today`` and ``rollup_today_crossing``, the
-``rollup_state`` columns that say what they cover, and an index of the visits by visitor.
+"""Rollups of the day in progress: ``rollup_today``, ``rollup_today_hour`` and
+``rollup_today_crossing``, the ``rollup_state`` columns that say what they cover, and an
+index of the visits by visitor.
 
 Nothing is built here: the first roll-up after the upgrade fills them (until then,
 reports read the day's visits and events as before).
@@ -32,6 +33,17 @@ def upgrade() -> None:
     )
     op.create_index("ix_rollup_today", "rollup_today", ["dimension"])
     op.create_table(
+        "rollup_today_hour",
+        sa.Column("hour", sa.String(16), nullable=False),
+        sa.Column("dimension", sa.String(16), nullable=False),
+        sa.Column("value", sa.String(2000), nullable=False),
+        *(
+            sa.Column(name, sa.BigInteger, nullable=False)
+            for name in ("visitors", "visits", "pageviews")
+        ),
+    )
+    op.create_index("ix_rollup_today_hour", "rollup_today_hour", ["dimension", "hour"])
+    op.create_table(
         "rollup_today_crossing",
         sa.Column("visitor_id", sa.BigInteger, primary_key=True, autoincrement=False),
     )
@@ -45,6 +57,8 @@ def downgrade() -> None:
         batch.drop_column("today_until")
         batch.drop_column("today")
     op.drop_table("rollup_today_crossing")
+    op.drop_index("ix_rollup_today_hour", "rollup_today_hour")
+    op.drop_table("rollup_today_hour")
     op.drop_index("ix_rollup_today", "rollup_today")
     op.drop_table("rollup_today")
     op.drop_index("ix_visit_visitor", "visit")
