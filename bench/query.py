@@ -48,7 +48,7 @@ from footfall.query.filters import DIRECT, UNKNOWN, Filters
 from footfall.query.metrics import BREAKDOWNS, REALTIME_WINDOW, Queries
 from footfall.query.ranges import Period, resolve_period
 from footfall.store import Store
-from footfall.store.rollups import roll_up
+from footfall.store.rollups import forget_today, roll_up
 from footfall.store.schema import custom_event, page_view, visit
 from footfall.store.today import refresh_today
 from footfall.store.visits import rebuild as rebuild_visits
@@ -518,7 +518,7 @@ def dashboard_calls(q: Queries, period: Period) -> dict[str, Callable[[], Any]]:
     return calls
 
 
-def build_rollups(name: str, engine: sa.Engine, results: BackendResults) -> None:
+def build_rollups(name: str, engine: sa.Engine, results: BackendResults, today: bool) -> None:
     """Build the visits (as the upgrade's migration does: the events were loaded around
     the writer) and roll up every finished day (as the server does hourly), timing both."""
     with engine.connect() as conn:
@@ -534,6 +534,11 @@ def build_rollups(name: str, engine: sa.Engine, results: BackendResults) -> None
     seconds = time.perf_counter() - started
     results.sizes["rollup"] = f"{days} days rolled up in {seconds:.1f} s"
     say(f"  {name}: rolled up {days} days in {seconds:.1f} s")
+    if not today:
+        with engine.connect() as conn, conn.begin():
+            forget_today(conn)
+        say(f"  {name}: without the day in progress's rollups")
+        return
     started = time.perf_counter()
     refresh_today(engine, timezone="UTC", now=NOW)
     seconds = time.perf_counter() - started
@@ -547,7 +552,7 @@ def time_footfall(
     q = Queries(engine, timezone="UTC", clock=lambda: NOW, rollups=not args.raw)
     results = BackendResults(name)
     if not args.raw:
-        build_rollups(name, engine, results)
+        build_rollups(name, engine, results, today=not args.no_today)
     for range in RANGES:
         period = q.period(range)
         timings = {}
@@ -1028,6 +1033,11 @@ def main() -> None:
     parser.add_argument("--no-duckdb", action="store_true")
     parser.add_argument(
         "--raw", action="store_true", help="time the raw reference queries, without rollups"
+    )
+    parser.add_argument(
+        "--no-today",
+        action="store_true",
+        help="without the day in progress's rollups: today read from visits and raw events",
     )
     args = parser.parse_args()
     if not args.no_duckdb:
