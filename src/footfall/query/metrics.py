@@ -348,13 +348,7 @@ class Queries:
             func.sum(events.c.pageview).label("pageviews"),
         ).group_by(events.c.label)
         tier = today_hour_rows(split, "", label).subquery("tier")
-        both = union_all(select(tier), rest).subquery()
-        return select(
-            both.c.label,
-            func.sum(both.c.visitors),
-            func.sum(both.c.visits),
-            func.sum(both.c.pageviews),
-        ).group_by(both.c.label)
+        return _sums_by_label(union_all(select(tier), rest).subquery())
 
     def _timeseries_combined(self, split: Split, period: Period) -> Select[Any]:
         rolled = rollup_rows(split, "").subquery()
@@ -379,12 +373,7 @@ class Queries:
             ),
             rest,
         ).subquery()
-        return select(
-            both.c.label,
-            func.sum(both.c.visitors),
-            func.sum(both.c.visits),
-            func.sum(both.c.pageviews),
-        ).group_by(both.c.label)
+        return _sums_by_label(both)
 
     # -- lists ------------------------------------------------------------------------------
 
@@ -761,6 +750,17 @@ class Queries:
         if conditions:
             query = query.having(and_(*conditions))
         return query
+
+
+def _sums_by_label(rows: Subquery) -> Select[Any]:
+    """The chart's visitors, visits and page views per bucket label, summed over
+    ``rows`` (the parts a period is read from)."""
+    return select(
+        rows.c.label,
+        func.sum(rows.c.visitors),
+        func.sum(rows.c.visits),
+        func.sum(rows.c.pageviews),
+    ).group_by(rows.c.label)
 
 
 def _rolled_days_or_none(split: Split | None) -> Split | None:
