@@ -207,12 +207,11 @@ def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo) -> None:
         )
     )
     elsewhere = select(rollup_visit_part.c.visitor_id).where(rollup_visit_part.c.day == day)
-    item_columns = ["session_id", "visitor_id", "kind", "value", "count"]
     for kind in ITEMS:
-        also_elsewhere = _items_of_day(kind, start, end, lambda v: v.in_(elsewhere))
+        also_elsewhere = items_of_day(kind, start, end, lambda t: t.c.visitor_id.in_(elsewhere))
         conn.execute(
             insert(rollup_visitor_item).from_select(
-                [*item_columns, "day"], also_elsewhere.add_columns(literal(day))
+                [*ITEM_COLUMNS, "day"], also_elsewhere.add_columns(literal(day))
             )
         )
 
@@ -228,8 +227,8 @@ def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo) -> None:
         )
     )
     for kind in ITEMS:
-        only_here = _items_of_day(kind, start, end, lambda v: v.not_in(elsewhere))
-        conn.execute(insert(day_item).from_select(item_columns, only_here))
+        only_here = items_of_day(kind, start, end, lambda t: t.c.visitor_id.not_in(elsewhere))
+        conn.execute(insert(day_item).from_select(ITEM_COLUMNS, only_here))
     sums = DaySums(definitions, day, day_visit, day_item)
     for query in sums.of(day_visit, None):
         conn.execute(insert(rollup_day).from_select(_ROLLUP_DAY_COLUMNS, query))
@@ -245,18 +244,22 @@ _ROLLUP_DAY_COLUMNS = [c.name for c in rollup_day.columns]
 _ROLLUP_FILTERED_COLUMNS = [*_ROLLUP_DAY_COLUMNS, "filter", "filter_value"]
 
 
-def _items_of_day(
+ITEM_COLUMNS = ["session_id", "visitor_id", "kind", "value", "count"]
+"""The columns ``items_of_day`` selects, in order."""
+
+
+def items_of_day(
     kind: str, start: datetime, end: datetime, chosen: Callable[[Any], Any]
 ) -> Select[Any]:
-    """``(session_id, visitor_id, kind, value, count)``: the pages viewed or events sent
-    on the day, per visit, by the visitors ``chosen`` (a condition on the visitor id)."""
+    """``ITEM_COLUMNS``: the pages viewed or events sent in ``[start, end)``, per visit,
+    of the events ``chosen`` (a condition on the page view or event table)."""
     table, column = item_source(kind)
     return (
         select(table.c.session_id, table.c.visitor_id, literal(kind), column, func.count())
         .where(
             table.c.timestamp >= naive_utc(start),
             table.c.timestamp < naive_utc(end),
-            chosen(table.c.visitor_id),
+            chosen(table),
         )
         .group_by(table.c.session_id, table.c.visitor_id, column)
     )

@@ -45,13 +45,15 @@ from sqlalchemy import (
 from footfall.ingest.sessions import SESSION_TIMEOUT
 from footfall.query.metrics import Queries
 from footfall.query.ranges import Period
-from footfall.query.rollups import ITEMS, item_source, local_midnight, read_state, visit_columns
+from footfall.query.rollups import ITEMS, local_midnight, read_state, visit_columns
 from footfall.query.sql import bucket, naive_utc
 from footfall.store.database import write_connection
 from footfall.store.rollups import (
+    ITEM_COLUMNS,
     LATE_WRITE_MARGIN,
     DaySums,
     forget_today,
+    items_of_day,
     local_day,
     scratch_tables,
 )
@@ -106,25 +108,18 @@ def refresh_today(engine: Engine, *, timezone: str, now: datetime) -> bool:
         )
         day_visit, day_item = scratch_tables(conn)
         conn.execute(insert(day_visit).from_select([c.name for c in day_visit.columns], finished))
+        sessions = select(day_visit.c.session_id)
         for kind in ITEMS:
-            table, column = item_source(kind)
-            conn.execute(
-                insert(day_item).from_select(
-                    ["session_id", "visitor_id", "kind", "value", "count"],
-                    select(
-                        table.c.session_id, table.c.visitor_id, literal(kind), column, func.count()
-                    )
-                    .where(table.c.session_id.in_(select(day_visit.c.session_id)))
-                    .group_by(table.c.session_id, table.c.visitor_id, column),
-                )
-            )
+            # A finished visit's events all lie in [start, until).
+            items = items_of_day(kind, start, until, lambda t: t.c.session_id.in_(sessions))
+            conn.execute(insert(day_item).from_select(ITEM_COLUMNS, items))
         definitions = Queries(engine, timezone=timezone, clock=lambda: now, rollups=False)
         sums = DaySums(definitions, day, day_visit, day_item)
         columns = [c.name for c in rollup_today.columns]
         for query in sums.of(day_visit, None):
             conn.execute(insert(rollup_today).from_select(columns, query))
         hours = Period("custom", start, local_midnight(day + timedelta(days=1), zone), "hour", zone)
-        for query in _hour_rows(engine.dialect.name, hours, select(day_visit.c.session_id)):
+        for query in _hour_rows(engine.dialect.name, hours, sessions):
             conn.execute(
                 insert(rollup_today_hour).from_select(
                     [c.name for c in rollup_today_hour.columns], query
