@@ -93,9 +93,19 @@ def empty_database(kind: str, directory: Path, name: str = "footfall.db") -> Ite
     with admin.connect() as conn:
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}&application_name={schema}"
     finally:
         with admin.connect() as conn:
+            # A server or background purge still running on the schema would deadlock the
+            # DROP (it holds one table's lock and waits for another): end its connections
+            # first, waiting up to 5 s for each to go.
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                    "WHERE application_name = :schema AND pid <> pg_backend_pid()"
+                ),
+                {"schema": schema},
+            )
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
 

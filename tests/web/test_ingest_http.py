@@ -13,7 +13,7 @@ SITE = "https://example.com"
 
 
 @pytest.fixture
-def server(serve, make_analytics, database_url):
+def server(database_url, serve, make_analytics):
     analytics = make_analytics(database_url, trusted_proxies=["127.0.0.1"])
     return serve(analytics)
 
