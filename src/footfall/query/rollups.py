@@ -16,6 +16,7 @@ a midnight), so a report costs in proportion to the days of its period, not its 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
@@ -62,6 +63,21 @@ FILTERS = (*VISIT_ATTRIBUTES, *ITEMS)
 FILTER_VALUE_MAX = 500
 """Longer filter values (only a page's path can be) get no rollups: an index entry has a
 size limit on PostgreSQL, and filters on them read raw events."""
+
+
+def _alias(table: Any, name: str) -> Any:
+    """An alias of ``table`` made once, with its columns: building an alias's column
+    collection costs more than most of these queries take to run. Made at import, before
+    any thread shares it."""
+    alias = table.alias(name)
+    alias.c  # noqa: B018 (the column collection, built now)
+    return alias
+
+
+FINISHED = _alias(visit, "finished")
+"""The finished visits a correction row looks up."""
+EARLIER = _alias(visit, "earlier")
+OTHER_VIEW, OTHER_EVENT = _alias(page_view, "other_view"), _alias(custom_event, "other_event")
 
 
 def item_source(kind: str) -> tuple[Any, Any]:
@@ -218,34 +234,45 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
 # -- the parts of a combined query -----------------------------------------------------------
 
 
-def rollup_rows(split: Split, dimension: str, *, visitors: bool = True) -> Select[Any]:
-    """The rows of one dimension (``""``: the whole site) in the split's rolled-up days:
-    of ``rollup_day``, or of ``rollup_filtered_day`` for the split's filter; and of
-    ``rollup_today`` for the day in progress, with (unless the report counts no
-    ``visitors``) the rows that correct its visitors."""
+ROLLUP_SUMS = ("visitors", "visits", "pageviews", "bounces", "duration_ms", "events")
+"""The sums of a rollup row (``rollup_day``, ``rollup_filtered_day``, ``rollup_today``)."""
+
+
+def rollup_rows(
+    split: Split, dimension: str, columns: tuple[str, ...], *, visitors: bool = True
+) -> Select[Any]:
+    """The ``columns`` (of ``day``, ``value`` and ``ROLLUP_SUMS``) of one dimension's rows
+    (``""``: the whole site) in the split's rolled-up days: of ``rollup_day``, or of
+    ``rollup_filtered_day`` for the split's filter; and of ``rollup_today`` for the day in
+    progress, with (unless the report counts no ``visitors``) the rows that correct its
+    visitors. Only the columns a report reads: each one more costs every query building
+    it (SQLAlchemy's column proxies), more than the database reading it."""
     first, end = split.days or (date.min, date.min)
     if split.filter is None:
         table, chosen = rollup_day, []
     else:
         table = rollup_filtered_day
         chosen = [table.c.filter == split.filter[0], table.c.filter_value == split.filter[1]]
-    rows = select(table).where(
+    rows = select(*(table.c[c] for c in columns)).where(
         *chosen, table.c.dimension == dimension, table.c.day >= first, table.c.day < end
     )
     if split.today is None:
         return rows
-    today = select(rollup_today).where(rollup_today.c.dimension == dimension)
+    today = select(*(rollup_today.c[c] for c in columns)).where(
+        rollup_today.c.dimension == dimension
+    )
     if not visitors:
         return union_all(rows, today)
-    return union_all(rows, today, _counted_twice(split.today, dimension))
+    return union_all(rows, today, _counted_twice(split.today, dimension, columns))
 
 
-def _counted_twice(today: Today, dimension: str) -> Select[Any]:
-    """Rows that subtract, per value of ``dimension``, the visitors both ``rollup_today``
-    and the rest of the day count: those with a finished visit and an open one (both of
-    that value; for a page or event, both with a view of it, or with it sent)."""
+def _counted_twice(today: Today, dimension: str, columns: tuple[str, ...]) -> Select[Any]:
+    """Rows (of ``columns``) that subtract, per value of ``dimension``, the visitors both
+    ``rollup_today`` and the rest of the day count: those with a finished visit and an
+    open one (both of that value; for a page or event, both with a view of it, or with it
+    sent)."""
     returning = today.returning
-    w = visit.alias("finished").c
+    w = FINISHED.c
 
     def finished_of(visitor: Any, *same: Any) -> Any:
         return exists().where(
@@ -254,7 +281,7 @@ def _counted_twice(today: Today, dimension: str) -> Select[Any]:
 
     if dimension in ITEMS:
         table, column = item_source(dimension)
-        other = table.alias("other")
+        other = OTHER_VIEW if table is page_view else OTHER_EVENT
         visitor: Any = table.c.visitor_id
         value: Any = column
         where = [
@@ -272,14 +299,13 @@ def _counted_twice(today: Today, dimension: str) -> Select[Any]:
             where = [
                 finished_of(visitor, func.coalesce(w[dimension], empty_value(dimension)) == value)
             ]
+    values = {
+        "day": literal(today.day),
+        "value": value,
+        "visitors": -func.count(distinct(visitor)),
+    }
     zero = literal(0, Integer)
-    query = select(
-        literal(today.day).label("day"),
-        literal(dimension).label("dimension"),
-        value.label("value"),
-        (-func.count(distinct(visitor))).label("visitors"),
-        *(zero.label(n) for n in ("visits", "pageviews", "bounces", "duration_ms", "events")),
-    ).where(*where)
+    query = select(*(values.get(c, zero).label(c) for c in columns)).where(*where)
     if dimension not in ITEMS:
         query = query.select_from(returning)
     return query.group_by(value) if dimension else query
@@ -289,7 +315,7 @@ def _returning_visits(start: datetime, until: datetime) -> Any:
     """The open visits (at ``until``) of the visitors with a finished one since ``start``
     (a few percent of them), as a CTE: computed once, however many dimensions a query
     corrects."""
-    v, w = visit.c, visit.alias("earlier").c
+    v, w = visit.c, EARLIER.c
     finished = exists().where(
         w.visitor_id == v.visitor_id, w.first_seen >= start, w.last_seen < until
     )
@@ -345,7 +371,7 @@ def today_hour_rows(split: Split, dimension: str, label: tuple[str, Period]) -> 
         return rows
     today, (dialect, period) = split.today, label
     returning = select(today.returning.c.session_id)
-    w = visit.alias("finished").c
+    w = FINISHED.c
     events = union_all(
         *(
             select(
@@ -363,7 +389,7 @@ def today_hour_rows(split: Split, dimension: str, label: tuple[str, Period]) -> 
             other.c.session_id == w.session_id,
             bucket(dialect, other.c.timestamp, period) == events.c.label,
         )
-        for other in (page_view.alias("other_view"), custom_event.alias("other_event"))
+        for other in (OTHER_VIEW, OTHER_EVENT)
     ]
     zero = literal(0, Integer)
     twice = (
@@ -644,12 +670,13 @@ def item_rows(
     split: Split,
     kind: str,
     label: tuple[str, Period] | None = None,
-    selected: Any = None,
+    selected: Callable[[Any], Any] | None = None,
 ) -> Select[Any]:
     """``(value, visitor_id, count, raw)`` of the pages viewed (``page``) or events sent
     (``event``) in the remainder: stored items of the rolled-up days (``raw`` 0), raw rows
-    otherwise (``raw`` 1). With a filter, only those of the ``selected`` visits (session
-    ids), and of a page or event filter's kind, only its page or event.
+    otherwise (``raw`` 1). With a filter, only those of the ``selected`` visits (a
+    condition on a session id column), and of a page or event filter's kind, only its
+    page or event.
     With ``label`` (the dialect and the period), each row also has its bucket's label."""
     first, end = split.days or (date.min, date.min)
     item = rollup_visitor_item.c
@@ -668,8 +695,9 @@ def item_rows(
     chosen_stored: list[Any] = []
     chosen_raw: list[Any] = []
     if split.filter is not None:
-        chosen_stored.append(item.session_id.in_(selected))
-        chosen_raw.append(table.c.session_id.in_(selected))
+        assert selected is not None
+        chosen_stored.append(selected(item.session_id))
+        chosen_raw.append(selected(table.c.session_id))
         if split.filter[0] == kind:
             chosen_stored.append(item.value == split.filter[1])
             chosen_raw.append(column == split.filter[1])
