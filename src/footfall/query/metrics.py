@@ -56,6 +56,7 @@ from footfall.query.results import (
 from footfall.query.rollups import (
     FILTER_VALUE_MAX,
     Split,
+    hour_sums,
     hourly_events,
     item_rows,
     item_source,
@@ -173,23 +174,20 @@ class Queries:
         state = read_state(conn)
         raw_from = state.raw_from if state is not None else None
         chosen = _rolled_up_filter(filters)
-        by_hour = hourly and period.interval == "hour"
-        if not self.rollups or (filters and chosen is None) or (by_hour and chosen is None):
-            # (Hours without a filter: grouping the raw events by hour is the quickest.)
+        whole = Split(None, ((naive_utc(period.start), naive_utc(period.end)),), chosen)
+        if not self.rollups or (filters and chosen is None):
             split = None
-            raw_starts = [naive_utc(period.start)]
-        else:
+        elif not (hourly and period.interval == "hour"):
             split = split_period(period, state, chosen, now=self.clock())
-            if by_hour:
-                split = Split(None, ((naive_utc(period.start), naive_utc(period.end)),), chosen)
-            raw_starts = [start for start, _ in split.raw]
-        if by_hour and self.rollups and not filters and state is not None:
-            # Hours without a filter: raw events, except those of the day in progress's
-            # finished visits, which ``rollup_today_hour`` holds.
-            whole = Split(None, ((naive_utc(period.start), naive_utc(period.end)),))
-            split = with_today(whole, period, state, self.clock())
-            if split.today is None:
-                split = None
+        elif chosen is not None:
+            split = whole  # hours of the filter's visits: raw events
+        else:
+            # Hours without a filter: raw events (grouping them by hour is the quickest),
+            # except those of the day in progress's finished visits, which
+            # ``rollup_today_hour`` holds.
+            today = with_today(whole, period, state, self.clock()) if state is not None else whole
+            split = today if today.today is not None else None
+        raw_starts = [a for a, _ in split.raw] if split is not None else [whole.raw[0][0]]
         if raw_from is not None and any(start < raw_from for start in raw_starts):
             several = bool(filters) and chosen is None
             raise RawEventsPurged(raw_from.replace(tzinfo=UTC), period.zone, filtered=several)
@@ -344,15 +342,8 @@ class Queries:
         events = union_all(
             *(q for t in (page_view, custom_event) for q in hourly_events(split, t, label))
         ).subquery("events")
-        rest = select(
-            events.c.label,
-            literal("").label("value"),
-            func.count(distinct(events.c.visitor_id)).label("visitors"),
-            func.count(distinct(events.c.session_id)).label("visits"),
-            func.sum(events.c.pageview).label("pageviews"),
-        ).group_by(events.c.label)
         tier = today_hour_rows(split, "", label).subquery("tier")
-        return _sums_by_label(union_all(select(tier), rest).subquery())
+        return _sums_by_label(union_all(select(tier), hour_sums(events)).subquery())
 
     def _timeseries_combined(self, split: Split, period: Period) -> Select[Any]:
         rolled = rollup_rows(split, "", ("day", "visitors", "visits", "pageviews")).subquery()
@@ -439,10 +430,7 @@ class Queries:
             ),
             select(views.c.path, views.c.label, func.count()).group_by(views.c.path, views.c.label),
         ).subquery()
-        query = select(both.c.value, both.c.label, func.sum(both.c.count)).group_by(
-            both.c.value, both.c.label
-        )
-        return _sparkline_lists(period, paths, conn.execute(query))
+        return _sparkline_lists(period, paths, conn.execute(_sums_by_page_and_label(both)))
 
     def _items_raw(self, period: Period, filters: Filters, kind: str, limit: int) -> Select[Any]:
         """Pages (``page``) or events (``event``) by visitors then count, from raw events;
@@ -535,10 +523,7 @@ class Queries:
             ).where(rolled.c.value.in_(paths)),
             select(items.c.value, items.c.label, items.c.count).where(items.c.value.in_(paths)),
         ).subquery()
-        query = select(both.c.value, both.c.label, func.sum(both.c.count)).group_by(
-            both.c.value, both.c.label
-        )
-        return _sparkline_lists(period, paths, conn.execute(query))
+        return _sparkline_lists(period, paths, conn.execute(_sums_by_page_and_label(both)))
 
     def _selected(self, split: Split) -> Any:
         """The condition on a session id column that picks the visits of the split's
@@ -791,6 +776,14 @@ def _sums_by_label(rows: Subquery) -> Select[Any]:
         func.sum(rows.c.visits),
         func.sum(rows.c.pageviews),
     ).group_by(rows.c.label)
+
+
+def _sums_by_page_and_label(rows: Subquery) -> Select[Any]:
+    """The sparklines' page views per page (``value``) and bucket label, summed over
+    ``rows`` (the parts a period is read from)."""
+    return select(rows.c.value, rows.c.label, func.sum(rows.c.count)).group_by(
+        rows.c.value, rows.c.label
+    )
 
 
 def _rolled_days_or_none(split: Split | None) -> Split | None:

@@ -119,7 +119,16 @@ class Today:
     query of this split (two of the same name in one statement would not compile)."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "returning", _returning_visits(self.start, self.until))
+        object.__setattr__(self, "returning", _returning_visits(self))
+
+    def finished_visit(self, visitor: Any, *same: Any, visits: Any = None) -> Any:
+        """Whether ``visitor`` has a visit of the day finished before ``until`` (and
+        ``same``, conditions on it), in ``visits`` (an alias of ``visit``: ``FINISHED``
+        unless given)."""
+        w = (visits if visits is not None else FINISHED).c
+        return exists().where(
+            w.visitor_id == visitor, w.first_seen >= self.start, w.last_seen < self.until, *same
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,12 +282,6 @@ def _counted_twice(today: Today, dimension: str, columns: tuple[str, ...]) -> Se
     sent)."""
     returning = today.returning
     w = FINISHED.c
-
-    def finished_of(visitor: Any, *same: Any) -> Any:
-        return exists().where(
-            w.visitor_id == visitor, w.first_seen >= today.start, w.last_seen < today.until, *same
-        )
-
     if dimension in ITEMS:
         table, column = item_source(dimension)
         other = OTHER_VIEW if table is page_view else OTHER_EVENT
@@ -286,7 +289,7 @@ def _counted_twice(today: Today, dimension: str, columns: tuple[str, ...]) -> Se
         value: Any = column
         where = [
             table.c.session_id.in_(select(returning.c.session_id)),
-            finished_of(
+            today.finished_visit(
                 visitor, other.c.session_id == w.session_id, other.c[column.name] == column
             ),
         ]
@@ -297,7 +300,9 @@ def _counted_twice(today: Today, dimension: str, columns: tuple[str, ...]) -> Se
         if dimension:
             value = func.coalesce(returning.c[dimension], empty_value(dimension))
             where = [
-                finished_of(visitor, func.coalesce(w[dimension], empty_value(dimension)) == value)
+                today.finished_visit(
+                    visitor, func.coalesce(w[dimension], empty_value(dimension)) == value
+                )
             ]
     values = {
         "day": literal(today.day),
@@ -311,32 +316,26 @@ def _counted_twice(today: Today, dimension: str, columns: tuple[str, ...]) -> Se
     return query.group_by(value) if dimension else query
 
 
-def _returning_visits(start: datetime, until: datetime) -> Any:
-    """The open visits (at ``until``) of the visitors with a finished one since ``start``
+def _returning_visits(today: Today) -> Any:
+    """The open visits (at ``today.until``) of the visitors with a finished one that day
     (a few percent of them), as a CTE: computed once, however many dimensions a query
     corrects."""
-    v, w = visit.c, EARLIER.c
-    finished = exists().where(
-        w.visitor_id == v.visitor_id, w.first_seen >= start, w.last_seen < until
-    )
+    v = visit.c
     return (
         select(*visit_columns(v))
         .where(
-            v.first_seen >= start,
-            v.last_seen >= until,
+            v.first_seen >= today.start,
+            v.last_seen >= today.until,
             v.visitor_id.not_in(select(rollup_today_crossing.c.visitor_id)),
-            finished,
+            today.finished_visit(v.visitor_id, visits=EARLIER),
         )
         .cte("returning_visits")
     )
 
 
-def hourly_events(
-    split: Split, table: Any, label: tuple[str, Period], *where: Any, path: bool = False
-) -> list[Select[Any]]:
+def hour_events(table: Any, label: tuple[str, Period], *where: Any, path: bool = False) -> Any:
     """``(visitor_id, session_id, pageview, label)`` (and the page's ``path``) of the
-    events of ``table`` in the split's raw intervals that match ``where``: from the start
-    of the day in progress on, of the visits ``rollup_today_hour`` does not hold."""
+    events of ``table`` that match ``where``, each with its hour's label."""
     dialect, period = label
     columns = [
         table.c.visitor_id,
@@ -346,12 +345,37 @@ def hourly_events(
     ]
     if path:
         columns.append(table.c.path)
+    return select(*columns).where(*where)
+
+
+def hour_sums(events: Any) -> Select[Any]:
+    """``(label, value, visitors, visits, pageviews)`` of the whole site per hour, over
+    ``events`` (``hour_events`` rows): the visitors and visits with an event in the hour,
+    and its page views."""
+    return select(
+        events.c.label,
+        literal("").label("value"),
+        func.count(distinct(events.c.visitor_id)).label("visitors"),
+        func.count(distinct(events.c.session_id)).label("visits"),
+        func.sum(events.c.pageview).label("pageviews"),
+    ).group_by(events.c.label)
+
+
+def hourly_events(
+    split: Split, table: Any, label: tuple[str, Period], *where: Any, path: bool = False
+) -> list[Select[Any]]:
+    """``hour_events`` of ``table`` in the split's raw intervals that match ``where``:
+    from the start of the day in progress on, of the visits ``rollup_today_hour`` does
+    not hold."""
     return [
-        select(*columns).where(
+        hour_events(
+            table,
+            label,
             table.c.timestamp >= start,
             table.c.timestamp < stop,
             *where,
             *_open_sessions(split, table, start),
+            path=path,
         )
         for start, stop in split.raw
     ]
@@ -371,7 +395,6 @@ def today_hour_rows(split: Split, dimension: str, label: tuple[str, Period]) -> 
         return rows
     today, (dialect, period) = split.today, label
     returning = select(today.returning.c.session_id)
-    w = FINISHED.c
     events = union_all(
         *(
             select(
@@ -382,11 +405,9 @@ def today_hour_rows(split: Split, dimension: str, label: tuple[str, Period]) -> 
         )
     ).subquery("returning_events")
     earlier = [
-        exists().where(
-            w.visitor_id == events.c.visitor_id,
-            w.first_seen >= today.start,
-            w.last_seen < today.until,
-            other.c.session_id == w.session_id,
+        today.finished_visit(
+            events.c.visitor_id,
+            other.c.session_id == FINISHED.c.session_id,
             bucket(dialect, other.c.timestamp, period) == events.c.label,
         )
         for other in (OTHER_VIEW, OTHER_EVENT)

@@ -30,9 +30,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Engine,
-    Integer,
     Select,
-    distinct,
     exists,
     func,
     insert,
@@ -45,8 +43,15 @@ from sqlalchemy import (
 from footfall.ingest.sessions import SESSION_TIMEOUT
 from footfall.query.metrics import Queries
 from footfall.query.ranges import Period
-from footfall.query.rollups import ITEMS, local_midnight, read_state, visit_columns
-from footfall.query.sql import bucket, naive_utc
+from footfall.query.rollups import (
+    ITEMS,
+    hour_events,
+    hour_sums,
+    local_midnight,
+    read_state,
+    visit_columns,
+)
+from footfall.query.sql import naive_utc
 from footfall.store.database import write_connection
 from footfall.store.rollups import (
     ITEM_COLUMNS,
@@ -71,6 +76,8 @@ FINISHED_AFTER = SESSION_TIMEOUT + LATE_WRITE_MARGIN
 """How long after its last event a visit can no longer change."""
 REFRESH_INTERVAL_SECONDS = 300
 """How often a running footfall refreshes the rollups of the day in progress."""
+HOUR_COLUMNS = ["hour", "value", "visitors", "visits", "pageviews", "dimension"]
+"""The ``rollup_today_hour`` columns ``_hour_rows`` selects, in order."""
 
 
 def refresh_today(engine: Engine, *, timezone: str, now: datetime) -> bool:
@@ -120,11 +127,7 @@ def refresh_today(engine: Engine, *, timezone: str, now: datetime) -> bool:
             conn.execute(insert(rollup_today).from_select(columns, query))
         hours = Period("custom", start, local_midnight(day + timedelta(days=1), zone), "hour", zone)
         for query in _hour_rows(engine.dialect.name, hours, sessions):
-            conn.execute(
-                insert(rollup_today_hour).from_select(
-                    [c.name for c in rollup_today_hour.columns], query
-                )
-            )
+            conn.execute(insert(rollup_today_hour).from_select(HOUR_COLUMNS, query))
         day_visit.drop(conn)
         day_item.drop(conn)
         conn.execute(update(rollup_state).values(today=day, today_until=day_until))
@@ -132,32 +135,18 @@ def refresh_today(engine: Engine, *, timezone: str, now: datetime) -> bool:
 
 
 def _hour_rows(dialect: str, hours: Period, sessions: Any) -> list[Select[Any]]:
-    """The ``rollup_today_hour`` rows of the visits ``sessions``: per hour of ``hours``
-    (by its label, as the chart groups), the visitors and visits with an event in it and
-    its page views; and each page's views."""
+    """The ``rollup_today_hour`` rows (``HOUR_COLUMNS``) of the visits ``sessions``: per
+    hour of ``hours`` (by its label, as the chart groups), the whole site's numbers
+    (``hour_sums``), and each page's views."""
+    label = (dialect, hours)
     events = union_all(
-        *(
-            select(
-                table.c.visitor_id,
-                table.c.session_id,
-                bucket(dialect, table.c.timestamp, hours).label("hour"),
-                literal(1 if table is page_view else 0, Integer).label("pageview"),
-            ).where(table.c.session_id.in_(sessions))
-            for table in (page_view, custom_event)
-        )
+        *(hour_events(t, label, t.c.session_id.in_(sessions)) for t in (page_view, custom_event))
     ).subquery("events")
-    site = select(
-        events.c.hour,
-        literal(""),
-        literal(""),
-        func.count(distinct(events.c.visitor_id)),
-        func.count(distinct(events.c.session_id)),
-        func.sum(events.c.pageview),
-    ).group_by(events.c.hour)
-    hour = bucket(dialect, page_view.c.timestamp, hours)
-    pages = (
-        select(hour, literal("page"), page_view.c.path, literal(0), literal(0), func.count())
-        .where(page_view.c.session_id.in_(sessions))
-        .group_by(hour, page_view.c.path)
+    site = hour_sums(events).add_columns(literal(""))
+    views = hour_events(page_view, label, page_view.c.session_id.in_(sessions), path=True)
+    views = views.subquery("views")
+    zero = literal(0)
+    pages = select(views.c.label, views.c.path, zero, zero, func.count(), literal("page")).group_by(
+        views.c.label, views.c.path
     )
     return [site, pages]
