@@ -712,6 +712,59 @@ def test_reports_read_the_rollups(database_url):
         analytics.close()
 
 
+def test_statements_kept_across_refreshes_of_the_day_in_progress(database_url):
+    """Queries keeps each report's statement for the day, while every refresh of the day's
+    rollups moves the instant up to which they hold finished visits: a statement built
+    before a refresh reads the new one, and counts the visits that became finished there
+    once."""
+    clock = ManualClock(local("2026-11-18 08:00"))
+    analytics = open_site(database_url, "America/New_York", clock)
+    try:
+        engine = analytics.store.engine
+        zone = "America/New_York"
+        send_all(
+            analytics,
+            clock,
+            (page("2026-11-18 08:00", 10), page("2026-11-18 08:01", 10, "/pricing")),
+        )
+        send_all(analytics, clock, (page("2026-11-18 09:00", 11),))
+        clock.now = local("2026-11-18 10:00")
+        roll_up(engine, timezone=zone, now=clock())  # chooses the rollups' time zone
+        assert refresh_today(engine, timezone=zone, now=clock())
+        rolled = Queries(engine, timezone=zone, clock=clock, rollups=True)
+        ranges = [("today", None, None), ("7d", None, None)]
+        for range_, _, _ in ranges:
+            reports(rolled, rolled.period(range_), limits=True)
+        kept = len(rolled._statements)
+
+        # A new visitor, and visitor 10 again (a second visit: one visitor, two visits).
+        send_all(analytics, clock, (page("2026-11-18 10:30", 12, "/docs"),))
+        send_all(analytics, clock, (page("2026-11-18 10:40", 10),))
+        clock.now = local("2026-11-18 12:00")
+        assert refresh_today(engine, timezone=zone, now=clock())
+        with engine.connect() as conn:
+            finished = conn.execute(
+                sa.select(rollup_today.c.visits).where(rollup_today.c.dimension == "")
+            ).scalar_one()
+        assert finished == 4  # all four visits are now held by the day's rollups
+
+        reference = Queries(engine, timezone=zone, clock=clock, rollups=False)
+        for range_, _, _ in ranges:
+            period = rolled.period(range_)
+            stats = rolled.dashboard_stats(period, Filters())
+            # By hand: visitors 10, 11, 12; visits 10 (2 views), 11, 12, 10 again (1 each).
+            assert (stats.visitors.value, stats.visits.value, stats.pageviews.value) == (3, 4, 5)
+            assert stats.bounce_rate.value == 75.0
+            assert_same(
+                reports(reference, period, limits=True),
+                reports(rolled, period, limits=True),
+                f"{range_} after a second refresh",
+            )
+        assert len(rolled._statements) == kept  # the statements built before were read
+    finally:
+        analytics.close()
+
+
 def test_two_roll_ups_with_traffic_between(database_url):
     """Sealing in steps: a day rolled up, more traffic (a visit across the next midnight, a
     visitor back), the next days rolled up; equal to the reference after each step, and

@@ -19,14 +19,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Connection,
+    DateTime,
     Integer,
     Select,
+    bindparam,
     case,
     distinct,
     exists,
@@ -74,6 +77,8 @@ def _alias(table: Any, name: str) -> Any:
     return alias
 
 
+TODAY_UNTIL = "today_until"
+"""The name of the bound parameter that holds ``Today.until`` in a statement."""
 FINISHED = _alias(visit, "finished")
 """The finished visits a correction row looks up."""
 EARLIER = _alias(visit, "earlier")
@@ -112,14 +117,30 @@ class Today:
     day: date
     start: datetime
     """The day's local midnight (naive UTC)."""
-    until: datetime
-    """Naive UTC."""
-    returning: Any = field(init=False, compare=False, repr=False)
-    """The open visits of the visitors ``rollup_today`` counted already: one CTE for every
-    query of this split (two of the same name in one statement would not compile)."""
+    until: datetime = field(compare=False)
+    """Naive UTC. Moved on by every refresh of the day's rollups, so it is no part of a
+    split's identity: statements built for a split (metrics.py keeps them) name it as the
+    bound parameter ``TODAY_UNTIL`` and are given its value when they run."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "returning", _returning_visits(self))
+    @cached_property
+    def bound_until(self) -> Any:
+        return bindparam(TODAY_UNTIL, self.until, type_=DateTime)
+
+    @cached_property
+    def returning(self) -> Any:
+        """The open visits of the visitors ``rollup_today`` counted already: one CTE for
+        every query of this split (two of the same name in one statement would not
+        compile)."""
+        return _returning_visits(self)
+
+    def open_from(self, last_seen: Any, start: datetime) -> list[Any]:
+        """Conditions on a visit's ``last_seen`` (an indexed column): open at ``until``
+        and seen since ``start``. ``until`` is never before the day's start (where the raw
+        intervals of the day begin), so one bound mostly does: two on one column would
+        leave SQLite's index the looser one."""
+        if start <= self.start:
+            return [last_seen >= self.bound_until]
+        return [last_seen >= start, last_seen >= self.bound_until]
 
     def finished_visit(self, visitor: Any, *same: Any, visits: Any = None) -> Any:
         """Whether ``visitor`` has a visit of the day finished before ``until`` (and
@@ -127,7 +148,10 @@ class Today:
         unless given)."""
         w = (visits if visits is not None else FINISHED).c
         return exists().where(
-            w.visitor_id == visitor, w.first_seen >= self.start, w.last_seen < self.until, *same
+            w.visitor_id == visitor,
+            w.first_seen >= self.start,
+            w.last_seen < self.bound_until,
+            *same,
         )
 
 
@@ -325,7 +349,7 @@ def _returning_visits(today: Today) -> Any:
         select(*visit_columns(v))
         .where(
             v.first_seen >= today.start,
-            v.last_seen >= today.until,
+            v.last_seen >= today.bound_until,
             v.visitor_id.not_in(select(rollup_today_crossing.c.visitor_id)),
             today.finished_visit(v.visitor_id, visits=EARLIER),
         )
@@ -512,7 +536,7 @@ def _crossing_visits(split: Split, start: datetime, stop: datetime) -> Any:
         select(v.session_id).where(
             v.visitor_id.in_(crossing), v.first_seen < start, v.last_seen >= start
         ),
-        select(v.session_id).where(v.last_seen >= today.until, v.first_seen < start),
+        select(v.session_id).where(v.last_seen >= today.bound_until, v.first_seen < start),
         select(v.session_id).where(v.last_seen >= stop, v.first_seen < stop),
     )
 
@@ -530,13 +554,16 @@ def _whole_visits(split: Split, start: datetime, stop: datetime) -> list[Select[
     crossing = select(rollup_today_crossing.c.visitor_id)
     return [
         _matched_visits(
-            split.filter, start, stop, [v.last_seen >= max(start, today.until), *inside]
+            split.filter,
+            start,
+            stop,
+            [*today.open_from(v.last_seen, start), *inside],
         ),
         _matched_visits(
             split.filter,
             start,
             stop,
-            [v.visitor_id.in_(crossing), v.last_seen < today.until, *inside],
+            [v.visitor_id.in_(crossing), v.last_seen < today.bound_until, *inside],
         ),
     ]
 
@@ -742,7 +769,7 @@ def _open_sessions(split: Split, table: Any, start: datetime) -> list[Any]:
     v = visit.c
     crossing = select(rollup_today_crossing.c.visitor_id)
     sessions = union_all(
-        select(v.session_id).where(v.last_seen >= max(start, today.until)),
+        select(v.session_id).where(*today.open_from(v.last_seen, start)),
         select(v.session_id).where(v.visitor_id.in_(crossing), v.last_seen >= start),
     )
     return [table.c.session_id.in_(sessions)]
