@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from conftest import BROWSER_UA, IPHONE_UA, ManualClock
 from footfall import Analytics, IngestContext
 from footfall.query.filters import DIRECT, UNKNOWN, Filters
-from footfall.query.metrics import BREAKDOWNS, Queries
+from footfall.query.metrics import BREAKDOWNS, Queries, shared_selections
 from footfall.query.ranges import Period
 from footfall.store.retention import purge
 from footfall.store.rollups import final_at, rebuild, roll_up
@@ -410,11 +410,16 @@ def compare_everything(
         what = f"{range_ or 'custom'} {period.start} .. {period.end} ({zone}, now {clock()})"
         limits = i == len(ranges) - 1
         for chosen in (Filters(), *filters):
+            expected = reports(reference, period, limits=limits, filters=chosen)
             assert_same(
-                reports(reference, period, limits=limits, filters=chosen),
+                expected,
                 reports(rolled, period, limits=limits, filters=chosen),
                 f"{what}, {chosen.to_dict()}",
             )
+            if chosen:  # as a dashboard page reads them: the filter's visits found once
+                with shared_selections():
+                    shared = reports(rolled, period, limits=limits, filters=chosen)
+                assert_same(expected, shared, f"{what}, {chosen.to_dict()}, one page")
 
 
 ROLLUP_TABLES_AND_STATE = (*ROLLUP_TABLES, *TODAY_TABLES, rollup_state)

@@ -25,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from footfall.dashboard import charts, session
 from footfall.query.filters import DIRECT, Filters
+from footfall.query.metrics import shared_selections
 from footfall.query.ranges import InvalidQuery
 from footfall.web.api import read_params
 from footfall.web.auth import HOW_TO, is_authorized
@@ -149,7 +150,8 @@ async def _report(analytics: Analytics, params: dict[str, Any]) -> dict[str, Any
         calls["properties"] = api.get_event_properties(
             filters.event, 50, range, **{**options, **filters.to_dict()}
         )
-    results = dict(zip(calls, await asyncio.gather(*calls.values()), strict=True))
+    with shared_selections():  # a filter's visits, found once for the page's reports
+        results = dict(zip(calls, await asyncio.gather(*calls.values()), strict=True))
     results.setdefault("properties", [])
     overview = results.pop("overview")
     results.update(
