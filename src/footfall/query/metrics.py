@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
 from threading import Lock
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -205,8 +204,7 @@ class Queries:
         the statement's other bound parameters (``TOP_PATHS``). ``selects``: the statement
         picks the visits the split's filter selects (``_selected``), which the reports of a
         dashboard page find once (``shared_selections``)."""
-        shared = _SHARED.get() if selects and split is not None and split.filter else None
-        if shared is not None and split is not None:
+        if selects and split is not None and split.filter and (shared := _SHARED.get()):
             key = (key, SELECTED)
             values[SELECTED] = shared.find(split, lambda: self._selected_ids(conn, split))
         with self._statements_lock:
@@ -825,19 +823,18 @@ class Queries:
     # -- single numbers ---------------------------------------------------------------------
 
     def realtime(self) -> Realtime:
+        def build() -> Select[Any]:
+            since = bindparam("since", type_=DateTime)
+            ids = union_all(
+                select(page_view.c.visitor_id).where(page_view.c.timestamp >= since),
+                select(custom_event.c.visitor_id).where(custom_event.c.timestamp >= since),
+            ).subquery()
+            return select(func.count(distinct(ids.c.visitor_id)))
+
         since = naive_utc(self.clock() - REALTIME_WINDOW)
         with self.engine.connect() as conn:
-            query = self._realtime_select
-            return Realtime(visitors=int(conn.execute(query, {"since": since}).scalar_one()))
-
-    @cached_property
-    def _realtime_select(self) -> Select[Any]:
-        since = bindparam("since", type_=DateTime)
-        ids = union_all(
-            select(page_view.c.visitor_id).where(page_view.c.timestamp >= since),
-            select(custom_event.c.visitor_id).where(custom_event.c.timestamp >= since),
-        ).subquery()
-        return select(func.count(distinct(ids.c.visitor_id)))
+            visitors = self.run(conn, ("realtime",), build, None, since=since).scalar_one()
+        return Realtime(visitors=int(visitors))
 
     def page_stats(self, path: str, period: Period) -> PageStats:
         with self.engine.connect() as conn:

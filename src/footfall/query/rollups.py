@@ -292,16 +292,17 @@ def rollup_rows(
     else:
         table = rollup_filtered_day
         chosen = [table.c.filter == split.filter[0], table.c.filter_value == split.filter[1]]
-    rows = select(*(table.c[c] for c in columns)).where(
-        *chosen, table.c.dimension == dimension, table.c.day >= first, table.c.day < end
-    )
-    if "day" not in columns:
-        summed = [
-            cast(func.sum(table.c[c]), BigInteger).label(c) if c in ROLLUP_SUMS else table.c[c]
+    by_day = "day" in columns
+    rows = select(
+        *(
+            table.c[c]
+            if by_day or c not in ROLLUP_SUMS
+            else cast(func.sum(table.c[c]), BigInteger).label(c)
             for c in columns
-        ]
-        rows = rows.with_only_columns(*summed)
-        rows = rows.group_by(table.c.value) if "value" in columns else rows
+        )
+    ).where(*chosen, table.c.dimension == dimension, table.c.day >= first, table.c.day < end)
+    if not by_day and "value" in columns:
+        rows = rows.group_by(table.c.value)
     if split.today is None:
         return rows
     today = select(*(rollup_today.c[c] for c in columns)).where(
