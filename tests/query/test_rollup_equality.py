@@ -46,6 +46,7 @@ from footfall.store.schema import (
     rollup_day,
     rollup_state,
     rollup_today,
+    rollup_window,
 )
 from footfall.store.schema import visit as visit_table
 from footfall.store.today import refresh_today
@@ -864,5 +865,86 @@ def test_a_visit_going_on_past_utc_midnight_when_its_day_is_rolled_up(database_u
         stats = rolled.dashboard_stats(rolled.period(None, "2026-11-16", "2026-11-17"), Filters())
         numbers = (stats.visitors.value, stats.visits.value, stats.visit_duration.value)
         assert numbers == (2, 2, 900.0)  # 30 minutes and 0 for the two visits
+    finally:
+        analytics.close()
+
+
+def test_24_hours_read_the_windows_of_rolled_up_days(database_url):
+    """A 24-hour period, and the one before it, read the parts of rolled-up days they cut
+    (``rollup_window``) for the visitors seen on those days only, and raw events for the
+    one seen on two (visitor 2, across UTC midnight): by hand, and as the reference."""
+    zone = ZoneInfo("UTC")
+    clock = ManualClock(local("2026-11-16 20:00", zone))
+    analytics = open_site(database_url, "UTC", clock)
+    traffic = (
+        page("2026-11-16 20:00", 3, zone=zone),  # the period before only
+        page("2026-11-17 08:00", 5, zone=zone),  # the period before only
+        page("2026-11-17 10:50", 0, zone=zone),  # one visit, cut at 11:00 by both periods
+        page("2026-11-17 11:05", 0, "/pricing", zone=zone),
+        page("2026-11-17 15:00", 1, zone=zone),
+        page("2026-11-17 15:10", 1, "/docs", zone=zone),
+        page("2026-11-17 23:50", 2, zone=zone),  # the same visit and id on the 18th
+        page("2026-11-18 00:10", 2, "/blog", zone=zone),
+        page("2026-11-18 09:00", 4, zone=zone),
+    )
+    try:
+        engine = analytics.store.engine
+        send_all(analytics, clock, traffic)
+        clock.now = local("2026-11-18 10:20", zone)
+        assert roll_up(engine, timezone="UTC", now=clock()) == 2
+        assert refresh_today(engine, timezone="UTC", now=clock())
+        with engine.connect() as conn:
+            windows = {
+                (row.day, row.start.hour, row.stop.hour)
+                for row in conn.execute(
+                    sa.select(rollup_window).where(rollup_window.c.dimension == "")
+                )
+            }
+        # This hour's period and the one before, and the next hour's (from 11:00 and 12:00).
+        assert windows == {
+            (date(2026, 11, 17), 11, 0),
+            (date(2026, 11, 16), 11, 0),
+            (date(2026, 11, 17), 0, 11),
+            (date(2026, 11, 17), 12, 0),
+            (date(2026, 11, 16), 12, 0),
+            (date(2026, 11, 17), 0, 12),
+        }
+        rolled = Queries(engine, timezone="UTC", clock=clock, rollups=True)
+        period = rolled.period("24h")
+        with engine.connect() as conn:
+            assert len(rolled._split(conn, period, Filters()).windows) == 1
+            assert len(rolled._split(conn, period.previous(), Filters()).windows) == 2
+        stats = rolled.dashboard_stats(period, Filters())
+        # By hand, from 11:00 on the 17th: visitor 0's /pricing (a bounce, 0 s), visitor 1
+        # (2 views, 600 s), visitor 2 (2 views, 1,200 s), visitor 4 (a bounce).
+        assert (stats.visitors.value, stats.visits.value, stats.pageviews.value) == (4, 4, 6)
+        assert (stats.bounce_rate.value, stats.visit_duration.value) == (50.0, 450.0)
+        # Before: visitors 3, 5 and 0 (its view at 10:50), one bounce each.
+        assert (stats.visitors.previous, stats.pageviews.previous) == (3, 3)
+        assert stats.bounce_rate.previous == 100.0
+        top = rolled.top_pages(period, Filters())
+        pages = {p.path: (p.visitors, p.pageviews) for p in top}
+        assert pages == {"/": (3, 3), "/pricing": (1, 1), "/docs": (1, 1), "/blog": (1, 1)}
+
+        # By hour: the 17th's hours from ``rollup_hour``, the 18th's from raw events.
+        with engine.connect() as conn:
+            hourly = rolled._split(conn, period, Filters(), hourly=True)
+        assert hourly is not None and len(hourly.hours) == 1
+        chart = {
+            p.bucket[5:]: (p.visitors, p.visits, p.pageviews)
+            for p in rolled.timeseries(period, Filters()).points
+            if p.visitors
+        }
+        assert chart == {
+            "11-17 11:00": (1, 1, 1),
+            "11-17 15:00": (1, 1, 2),
+            "11-17 23:00": (1, 1, 1),
+            "11-18 00:00": (1, 1, 1),
+            "11-18 09:00": (1, 1, 1),
+        }
+        home = next(p.sparkline for p in top if p.path == "/")
+        assert [i for i, views in enumerate(home) if views] == [4, 12, 22]  # 15, 23, 09 h
+        assert sum(home) == 3
+        compare_everything(engine, "UTC", clock, [("24h", None, None)])
     finally:
         analytics.close()

@@ -73,12 +73,14 @@ from footfall.query.rollups import (
     item_source,
     local_midnight,
     read_state,
+    remainder,
     rollup_rows,
     selected_sessions,
     split_period,
-    today_hour_rows,
+    tier_hour_rows,
     visit_parts,
     visits_from_parts,
+    with_hours,
     with_today,
 )
 from footfall.query.sql import bucket, day_label, milliseconds_between, naive_utc
@@ -282,10 +284,13 @@ class Queries:
         else:
             # Hours without a filter: raw events (grouping them by hour is the quickest),
             # except those of the day in progress's finished visits, which
-            # ``rollup_today_hour`` holds.
-            today = with_today(whole, period, state, self.clock()) if state is not None else whole
-            split = today if today.today is not None else None
-        raw_starts = [a for a, _ in split.raw] if split is not None else [whole.raw[0][0]]
+            # ``rollup_today_hour`` holds, and of rolled-up days with ``rollup_hour`` rows.
+            split = whole
+            if state is not None:
+                split = with_today(whole, period, state, self.clock())
+                split = with_hours(split, period.zone, state)
+            split = split if split.today is not None or split.hours else None
+        raw_starts = [a for a, _, _ in remainder(split)] if split is not None else [whole.raw[0][0]]
         if raw_from is not None and any(start < raw_from for start in raw_starts):
             several = bool(filters) and chosen is None
             raise RawEventsPurged(raw_from.replace(tzinfo=UTC), period.zone, filtered=several)
@@ -460,14 +465,14 @@ class Queries:
         ).group_by(label)
 
     def _timeseries_hourly(self, split: Split, period: Period) -> Select[Any]:
-        """The hours of a period with the day in progress: its finished visits' from
-        ``rollup_today_hour``, the other events' grouped by hour."""
+        """The hours of a period read from rollups where they hold them (``tier_hour_rows``),
+        the other events' grouped by hour."""
         label = (self.dialect, period)
-        events = union_all(
-            *(q for t in (page_view, custom_event) for q in hourly_events(split, t, label))
-        ).subquery("events")
-        tier = today_hour_rows(split, "", label).subquery("tier")
-        return _sums_by_label(union_all(select(tier), hour_sums(events)).subquery())
+        tier = tier_hour_rows(split, "", label)
+        events = [q for t in (page_view, custom_event) for q in hourly_events(split, t, label)]
+        if events:
+            tier.append(hour_sums(union_all(*events).subquery("events")))
+        return _sums_by_label(union_all(*tier).subquery())
 
     def _timeseries_combined(self, split: Split, period: Period) -> Select[Any]:
         rolled = rollup_rows(split, "", ("day", "visitors", "visits", "pageviews")).subquery()
@@ -552,20 +557,24 @@ class Queries:
         return self._sparklines_combined(conn, by_bucket, period, paths)
 
     def _sparklines_hourly(self, split: Split, period: Period) -> Select[Any]:
-        """Page views per hour of ``TOP_PATHS`` with the day in progress: its finished visits'
-        from ``rollup_today_hour``, the others' counted."""
+        """Page views per hour of ``TOP_PATHS``: from rollups where they hold them
+        (``tier_hour_rows``), the other views counted."""
         label = (self.dialect, period)
-        views = union_all(
-            *hourly_events(split, page_view, label, page_view.c.path.in_(TOP_PATHS), path=True)
-        ).subquery("views")
-        tier = today_hour_rows(split, "page", label).subquery("tier")
-        both = union_all(
+        tier = union_all(*tier_hour_rows(split, "page", label)).subquery("tier")
+        rows: list[Any] = [
             select(tier.c.value, tier.c.label, tier.c.pageviews.label("count")).where(
                 tier.c.value.in_(TOP_PATHS)
-            ),
-            select(views.c.path, views.c.label, func.count()).group_by(views.c.path, views.c.label),
-        ).subquery()
-        return _sums_by_page_and_label(both)
+            )
+        ]
+        views = hourly_events(split, page_view, label, page_view.c.path.in_(TOP_PATHS), path=True)
+        if views:
+            counted = union_all(*views).subquery("views")
+            rows.append(
+                select(counted.c.path, counted.c.label, func.count()).group_by(
+                    counted.c.path, counted.c.label
+                )
+            )
+        return _sums_by_page_and_label(union_all(*rows).subquery())
 
     def _items_select(
         self, split: Split | None, period: Period, filters: Filters, kind: str, limit: int
@@ -660,7 +669,7 @@ class Queries:
             rolled = rollup_rows(split, "page", ("value", "day", "pageviews"), visitors=False)
             rolled = rolled.subquery()
             selected = self._selected(split)
-            rest = replace(split, raw=()) if rolled_only else split
+            rest = replace(split, raw=(), windows=()) if rolled_only else split
             items = item_rows(rest, "page", (self.dialect, period), selected).subquery()
             both = union_all(
                 select(
@@ -972,7 +981,7 @@ def _rolled_days_or_none(split: Split | None) -> Split | None:
     """``split``, or None (group raw events, the quickest) when it reads no rollups and
     has no filter: pages and events of days not final yet, without the day in progress's
     rollups."""
-    if split is None or (split.days is None and split.filter is None and split.today is None):
+    if split is None or not (split.days or split.filter or split.today or split.windows):
         return None
     return split
 
@@ -989,11 +998,12 @@ def _rolled_up_filter(filters: Filters) -> tuple[str, str] | None:
 
 def _one_bucket(split: Split | None, period: Period) -> str | None:
     """The label of the one bucket the raw rest of ``split`` lies in, if it is one."""
-    if split is None or not split.raw or period.interval == "hour":
+    intervals = remainder(split) if split is not None else []
+    if not intervals or period.interval == "hour":
         return None
     labels = {
         bucket_label(moment.replace(tzinfo=UTC).astimezone(period.zone), period.interval)
-        for start, stop in split.raw
+        for start, stop, _ in intervals
         for moment in (start, stop - timedelta(microseconds=1))
     }
     return labels.pop() if len(labels) == 1 else None

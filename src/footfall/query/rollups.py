@@ -43,19 +43,21 @@ from sqlalchemy import (
 )
 
 from footfall.query.filters import attribute_is, empty_value
-from footfall.query.ranges import Period
+from footfall.query.ranges import Period, bucket_label
 from footfall.query.sql import bucket, day_label, naive_utc
 from footfall.store.schema import (
     custom_event,
     page_view,
     rollup_day,
     rollup_filtered_day,
+    rollup_hour,
     rollup_state,
     rollup_today,
     rollup_today_crossing,
     rollup_today_hour,
     rollup_visit_part,
     rollup_visitor_item,
+    rollup_window,
     visit,
 )
 
@@ -95,6 +97,10 @@ def item_source(kind: str) -> tuple[Any, Any]:
     return custom_event, custom_event.c.name
 
 
+Window = tuple[date, datetime, datetime]
+"""A part ``[start, stop)`` (naive UTC) of a local day: ``(day, start, stop)``."""
+
+
 @dataclass(frozen=True, slots=True)
 class RollupState:
     timezone: str
@@ -109,6 +115,8 @@ class RollupState:
     """The day in progress that ``rollup_today`` holds (None: none)."""
     today_until: datetime | None = None
     """``rollup_today`` holds that day's visits finished before this instant (naive UTC)."""
+    windows: frozenset[Window] = frozenset()
+    """The parts of rolled-up days that ``rollup_window`` holds."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +179,11 @@ class Split:
     today: Today | None = None
     """The day in progress, when its rollups are read: the raw intervals from its start
     on then hold only the visits ``rollup_today`` does not."""
+    windows: tuple[Window, ...] = ()
+    """Parts of rolled-up days read from ``rollup_window`` for their single-day visitors,
+    and from raw events for their other visitors (those ``rollup_visit_part`` keeps)."""
+    hours: tuple[Window, ...] = ()
+    """Parts of rolled-up days whose hours a report by hour reads from ``rollup_hour``."""
 
 
 def read_state(conn: Connection) -> RollupState | None:
@@ -185,7 +198,11 @@ def read_state(conn: Connection) -> RollupState | None:
             rollup_state.c.today_until,
         )
     ).first()
-    return RollupState(*row) if row is not None else None
+    if row is None:
+        return None
+    w = rollup_window.c
+    windows = conn.execute(select(w.day, w.start, w.stop).where(w.dimension == "")).all()
+    return RollupState(*row, windows=frozenset((d, a, b) for d, a, b in windows))
 
 
 def split_period(
@@ -200,7 +217,7 @@ def split_period(
     ``now`` is read from its rollups too, where they cover it (``with_today``)."""
     split = _split_days(period, state, filter)
     if filter is None and state is not None and now is not None:
-        return with_today(split, period, state, now)
+        return with_windows(with_today(split, period, state, now), period.zone, state)
     return split
 
 
@@ -261,6 +278,80 @@ def with_today(split: Split, period: Period, state: RollupState, now: datetime) 
     return replace(split, raw=tuple(raw), today=Today(state.today, start, state.today_until))
 
 
+def with_windows(split: Split, zone: ZoneInfo, state: RollupState) -> Split:
+    """``split`` reading the parts of its raw rest that ``rollup_window`` holds from there
+    (a 24-hour period: the evening of yesterday; the one before it, the evening of the
+    day before and the morning of yesterday)."""
+    if not state.windows or state.timezone != zone.key:
+        return split
+    raw, windows = _take_pieces(
+        split, zone, lambda piece: piece in state.windows and piece[0] < state.sealed_until
+    )
+    return replace(split, raw=raw, windows=windows) if windows else split
+
+
+def with_hours(split: Split, zone: ZoneInfo, state: RollupState) -> Split:
+    """``split`` (of a report by hour) reading its raw rest's whole hours of rolled-up days
+    with windows from ``rollup_hour``, which holds those days' hours. Not for a day with a
+    daylight saving change: an hour's label may stand for two hours there."""
+    days = {day for day, _, _ in state.windows if day < state.sealed_until}
+    if not days or state.timezone != zone.key:
+        return split
+
+    def whole_hours(piece: Window) -> bool:
+        day, start, stop = piece
+        midnight = naive_utc(local_midnight(day, zone))
+        length = naive_utc(local_midnight(day + timedelta(days=1), zone)) - midnight
+        hour = timedelta(hours=1)
+        on_hours = (start - midnight) % hour == (stop - midnight) % hour == timedelta(0)
+        return day in days and length == timedelta(days=1) and on_hours
+
+    raw, hours = _take_pieces(split, zone, whole_hours)
+    return replace(split, raw=raw, hours=hours) if hours else split
+
+
+def _take_pieces(
+    split: Split, zone: ZoneInfo, taken: Callable[[Window], bool]
+) -> tuple[tuple[tuple[datetime, datetime], ...], tuple[Window, ...]]:
+    """The split's raw intervals cut at local midnights into the pieces ``taken`` chooses
+    and what is left of each interval (one interval, as before, if nothing is cut)."""
+    raw: list[tuple[datetime, datetime]] = []
+    chosen: list[Window] = []
+    for a, b in split.raw:
+        left: tuple[datetime, datetime] | None = None
+        for piece in day_pieces(a, b, zone):
+            if taken(piece):
+                chosen.append(piece)
+                raw += [left] if left is not None else []
+                left = None
+            else:
+                left = (left[0] if left is not None else piece[1], piece[2])
+        raw += [left] if left is not None else []
+    return tuple(raw), tuple(chosen)
+
+
+def day_pieces(start: datetime, stop: datetime, zone: ZoneInfo) -> list[Window]:
+    """``[start, stop)`` (naive UTC) cut at the local midnights of ``zone``."""
+    pieces: list[Window] = []
+    at = start
+    while at < stop:
+        day = at.replace(tzinfo=UTC).astimezone(zone).date()
+        end = min(stop, naive_utc(local_midnight(day + timedelta(days=1), zone)))
+        pieces.append((day, at, end))
+        at = end
+    return pieces
+
+
+def remainder(split: Split) -> list[tuple[datetime, datetime, Any]]:
+    """``(start, stop, visitors)``: the intervals of raw events a split reads, with the
+    visitor ids it reads there (a select), or None for all. Of its windows, only the
+    visitors seen on another day too: ``rollup_window`` has the others."""
+    part = rollup_visit_part.c
+    return [(a, b, None) for a, b in split.raw] + [
+        (a, b, select(part.visitor_id).where(part.day == day)) for day, a, b in split.windows
+    ]
+
+
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     """The instant (aware UTC) at which the local ``day`` of ``zone`` begins."""
     return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
@@ -303,14 +394,21 @@ def rollup_rows(
     ).where(*chosen, table.c.dimension == dimension, table.c.day >= first, table.c.day < end)
     if not by_day and "value" in columns:
         rows = rows.group_by(table.c.value)
+    w = rollup_window.c
+    windows = [
+        select(*(w[c] for c in columns)).where(
+            w.dimension == dimension, w.day == day, w.start == start, w.stop == stop
+        )
+        for day, start, stop in split.windows
+    ]
     if split.today is None:
-        return rows
+        return union_all(rows, *windows) if windows else rows
     today = select(*(rollup_today.c[c] for c in columns)).where(
         rollup_today.c.dimension == dimension
     )
     if not visitors:
-        return union_all(rows, today)
-    return union_all(rows, today, _counted_twice(split.today, dimension, columns))
+        return union_all(rows, *windows, today)
+    return union_all(rows, *windows, today, _counted_twice(split.today, dimension, columns))
 
 
 def _counted_twice(today: Today, dimension: str, columns: tuple[str, ...]) -> Select[Any]:
@@ -399,6 +497,25 @@ def hour_sums(events: Any) -> Select[Any]:
     ).group_by(events.c.label)
 
 
+HOUR_COLUMNS = ["hour", "value", "visitors", "visits", "pageviews", "dimension"]
+"""The columns of ``rollup_today_hour`` and ``rollup_hour`` that ``hour_rows`` selects, in
+order."""
+
+
+def hour_rows(label: tuple[str, Period], chosen: Callable[[Any], Any]) -> list[Select[Any]]:
+    """The rows (``HOUR_COLUMNS``) of the events ``chosen`` (a condition on the page view or
+    event table) per hour (by its label, as the chart groups): the whole site's numbers
+    (``hour_sums``), and each page's views."""
+    events = union_all(
+        *(hour_events(t, label, chosen(t)) for t in (page_view, custom_event))
+    ).subquery("events")
+    site = hour_sums(events).add_columns(literal(""))
+    views = hour_events(page_view, label, chosen(page_view), path=True).subquery("views")
+    zero = literal(0)
+    pages = select(views.c.label, views.c.path, zero, zero, func.count(), literal("page"))
+    return [site, pages.group_by(views.c.label, views.c.path)]
+
+
 def hourly_events(
     split: Split, table: Any, label: tuple[str, Period], *where: Any, path: bool = False
 ) -> list[Select[Any]]:
@@ -413,10 +530,42 @@ def hourly_events(
             table.c.timestamp < stop,
             *where,
             *_open_sessions(split, table, start),
+            *_only(table, visitors),
             path=path,
         )
-        for start, stop in split.raw
+        for start, stop, visitors in remainder(split)
     ]
+
+
+def _only(table: Any, visitors: Any) -> list[Any]:
+    """The condition that an event or visit of ``table`` is of ``visitors`` (none: all)."""
+    return [] if visitors is None else [table.c.visitor_id.in_(visitors)]
+
+
+def tier_hour_rows(split: Split, dimension: str, label: tuple[str, Period]) -> list[Any]:
+    """``(label, value, visitors, visits, pageviews)`` of ``dimension`` (``""``: the whole
+    site, or ``page``) for the hours of the split read from rollups: those of the day in
+    progress's finished visits (``today_hour_rows``) and the hours of its rolled-up days
+    (``rollup_hour``)."""
+    h = rollup_hour.c
+    period = label[1]
+    rows: list[Any] = [
+        select(h.hour.label("label"), h.value, h.visitors, h.visits, h.pageviews).where(
+            h.dimension == dimension,
+            h.day == day,
+            h.hour >= _hour_label(start, period.zone),
+            h.hour < _hour_label(stop, period.zone),
+        )
+        for day, start, stop in split.hours
+    ]
+    if split.today is not None:
+        rows.append(select(today_hour_rows(split, dimension, label).subquery("today_hours")))
+    return rows
+
+
+def _hour_label(moment: datetime, zone: ZoneInfo) -> str:
+    """The label of the local hour that begins at ``moment`` (naive UTC)."""
+    return bucket_label(moment.replace(tzinfo=UTC).astimezone(zone), "hour")
 
 
 def today_hour_rows(split: Split, dimension: str, label: tuple[str, Period]) -> Select[Any]:
@@ -496,11 +645,14 @@ def visit_parts(
                 isouter=True,
             )
         parts.append(query)
-    intervals = split.raw if label is None else _cut_at_buckets(split.raw, label[1])
-    for start, stop in intervals:
+    intervals = remainder(split)
+    if label is not None:
+        intervals = _cut_at_buckets(intervals, label[1])
+    for start, stop, visitors in intervals:
         v = visit.c
         if whole:
             for query in _whole_visits(split, start, stop):
+                query = query.where(*_only(visit, visitors))
                 if label is not None:
                     query = query.add_columns(
                         bucket(label[0], v.first_seen, label[1]).label("label")
@@ -529,6 +681,7 @@ def visit_parts(
                     table.c.timestamp >= start,
                     table.c.timestamp < stop,
                     table.c.session_id.in_(crossing),
+                    *_only(table, visitors),
                 )
             )
     return union_all(*parts)
@@ -651,15 +804,15 @@ def visit_columns(table: Any) -> list[Any]:
 
 
 def _cut_at_buckets(
-    intervals: tuple[tuple[datetime, datetime], ...], period: Period
-) -> list[tuple[datetime, datetime]]:
-    """``intervals`` cut where the period's buckets (hours, days, months) begin."""
+    intervals: list[tuple[datetime, datetime, Any]], period: Period
+) -> list[tuple[datetime, datetime, Any]]:
+    """``intervals`` (``remainder``'s) cut where the period's buckets (hours, days,
+    months) begin."""
     edges = sorted(naive_utc(local) for _, local in period.buckets())
-    cut: list[tuple[datetime, datetime]] = []
-    for start, stop in intervals:
+    cut: list[tuple[datetime, datetime, Any]] = []
+    for start, stop, visitors in intervals:
         inner = [e for e in edges if start < e < stop]
-        bounds = [start, *inner, stop]
-        cut.extend(pairwise(bounds))
+        cut.extend((a, b, visitors) for a, b in pairwise([start, *inner, stop]))
     return cut
 
 
@@ -687,9 +840,9 @@ def visits_from_parts(split: Split) -> Any:
         attribute = func.max(parts.c.source) if kind == "source" else func.min(parts.c[kind])
         grouped = grouped.having(attribute_is(attribute, *split.filter))
     whole = []
-    for start, stop in split.raw:
+    for start, stop, visitors in remainder(split):
         for query in _whole_visits(split, start, stop):
-            rows = query.subquery("whole")
+            rows = query.where(*_only(visit, visitors)).subquery("whole")
             counted_rows = rows.c.matched if kind == "page" else rows.c.pageviews
             whole.append(
                 select(
@@ -721,9 +874,12 @@ def selected_sessions(split: Split) -> Select[Any]:
     )
     raw = [
         select(table.c.session_id).where(
-            table.c.timestamp >= start, table.c.timestamp < stop, column == value
+            table.c.timestamp >= start,
+            table.c.timestamp < stop,
+            column == value,
+            *_only(table, visitors),
         )
-        for start, stop in split.raw
+        for start, stop, visitors in remainder(split)
     ]
     return union_all(stored, *raw)
 
@@ -766,8 +922,8 @@ def item_rows(
     parts: list[Select[Any]] = [
         select(*stored).where(item.kind == kind, item.day >= first, item.day < end, *chosen_stored)
     ]
-    for start, stop in split.raw:
-        rest = [*chosen_raw, *_open_sessions(split, table, start)]
+    for start, stop, visitors in remainder(split):
+        rest = [*chosen_raw, *_open_sessions(split, table, start), *_only(table, visitors)]
         parts.append(
             select(*raw).where(table.c.timestamp >= start, table.c.timestamp < stop, *rest)
         )

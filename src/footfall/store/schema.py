@@ -216,6 +216,32 @@ rollup_visitor_item = Table(
 visitors of ``rollup_visit_part``, so their distinct count per page and event stays exact
 and a page or event filter knows which of their visits it selects."""
 
+rollup_window = Table(
+    "rollup_window",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("start", DateTime, nullable=False),
+    Column("stop", DateTime, nullable=False),
+    *_rollup_numbers(),
+    Index("ix_rollup_window", "dimension", "start", "stop"),
+)
+"""``rollup_day``'s rows for a part ``[start, stop)`` (naive UTC) of a rolled-up local day,
+over that day's visitors seen on it only, their visits cut at its edges: the few parts of
+a day a 24-hour report and the one before it begin or end with (store/windows.py)."""
+
+rollup_hour = Table(
+    "rollup_hour",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("hour", String(16), nullable=False),
+    Column("dimension", String(16), nullable=False),
+    Column("value", String(2000), nullable=False),
+    *(Column(name, BigInteger, nullable=False) for name in ("visitors", "visits", "pageviews")),
+    Index("ix_rollup_hour", "dimension", "day", "hour"),
+)
+"""``rollup_today_hour``'s rows for every hour of a rolled-up local day with windows (and
+only then): the hours a 24-hour chart and its sparklines show of yesterday."""
+
 rollup_state = Table(
     "rollup_state",
     metadata,
@@ -266,7 +292,14 @@ rollup_today_crossing = Table(
 before, which a visit keeps across midnight) with a finished visit that day: left out of
 ``rollup_today``, so that a range with the day before counts them once."""
 
-ROLLUP_TABLES = (rollup_day, rollup_filtered_day, rollup_visit_part, rollup_visitor_item)
+ROLLUP_TABLES = (
+    rollup_day,
+    rollup_filtered_day,
+    rollup_visit_part,
+    rollup_visitor_item,
+    rollup_window,
+    rollup_hour,
+)
 """The tables of per-day numbers, each with its local ``day`` column."""
 TODAY_TABLES = (rollup_today, rollup_today_hour, rollup_today_crossing)
 """The tables of the day in progress, rebuilt whole every few minutes."""

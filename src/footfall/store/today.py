@@ -25,18 +25,13 @@ counts them with their visits of that day, once. Their ids are kept in
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Engine,
-    Select,
     exists,
-    func,
     insert,
-    literal,
     select,
-    union_all,
     update,
 )
 
@@ -44,9 +39,9 @@ from footfall.ingest.sessions import SESSION_TIMEOUT
 from footfall.query.metrics import Queries
 from footfall.query.ranges import Period
 from footfall.query.rollups import (
+    HOUR_COLUMNS,
     ITEMS,
-    hour_events,
-    hour_sums,
+    hour_rows,
     local_midnight,
     read_state,
     visit_columns,
@@ -63,27 +58,31 @@ from footfall.store.rollups import (
     scratch_tables,
 )
 from footfall.store.schema import (
-    custom_event,
-    page_view,
     rollup_state,
     rollup_today,
     rollup_today_crossing,
     rollup_today_hour,
     visit,
 )
+from footfall.store.windows import refresh_windows
 
 FINISHED_AFTER = SESSION_TIMEOUT + LATE_WRITE_MARGIN
 """How long after its last event a visit can no longer change."""
 REFRESH_INTERVAL_SECONDS = 300
 """How often a running footfall refreshes the rollups of the day in progress."""
-HOUR_COLUMNS = ["hour", "value", "visitors", "visits", "pageviews", "dimension"]
-"""The ``rollup_today_hour`` columns ``_hour_rows`` selects, in order."""
 
 
 def refresh_today(engine: Engine, *, timezone: str, now: datetime) -> bool:
     """Rebuild ``rollup_today`` for the local day of ``now`` from its visits finished by
-    then. Does nothing (False) until ``roll_up`` has chosen the rollups' time zone, or
-    for rollups kept in another one."""
+    then, and the windows of rolled-up days a 24-hour report reads (store/windows.py).
+    Does nothing (False) until ``roll_up`` has chosen the rollups' time zone, or for
+    rollups kept in another one."""
+    refreshed = _refresh_day(engine, timezone=timezone, now=now)
+    refresh_windows(engine, timezone=timezone, now=now)
+    return refreshed
+
+
+def _refresh_day(engine: Engine, *, timezone: str, now: datetime) -> bool:
     zone = ZoneInfo(timezone)
     day = local_day(now, zone)
     start = local_midnight(day, zone)
@@ -126,27 +125,10 @@ def refresh_today(engine: Engine, *, timezone: str, now: datetime) -> bool:
         for query in sums.of(day_visit, None):
             conn.execute(insert(rollup_today).from_select(columns, query))
         hours = Period("custom", start, local_midnight(day + timedelta(days=1), zone), "hour", zone)
-        for query in _hour_rows(engine.dialect.name, hours, sessions):
+        chosen = (engine.dialect.name, hours), lambda t: t.c.session_id.in_(sessions)
+        for query in hour_rows(*chosen):
             conn.execute(insert(rollup_today_hour).from_select(HOUR_COLUMNS, query))
         day_visit.drop(conn)
         day_item.drop(conn)
         conn.execute(update(rollup_state).values(today=day, today_until=day_until))
     return True
-
-
-def _hour_rows(dialect: str, hours: Period, sessions: Any) -> list[Select[Any]]:
-    """The ``rollup_today_hour`` rows (``HOUR_COLUMNS``) of the visits ``sessions``: per
-    hour of ``hours`` (by its label, as the chart groups), the whole site's numbers
-    (``hour_sums``), and each page's views."""
-    label = (dialect, hours)
-    events = union_all(
-        *(hour_events(t, label, t.c.session_id.in_(sessions)) for t in (page_view, custom_event))
-    ).subquery("events")
-    site = hour_sums(events).add_columns(literal(""))
-    views = hour_events(page_view, label, page_view.c.session_id.in_(sessions), path=True)
-    views = views.subquery("views")
-    zero = literal(0)
-    pages = select(views.c.label, views.c.path, zero, zero, func.count(), literal("page")).group_by(
-        views.c.label, views.c.path
-    )
-    return [site, pages]
