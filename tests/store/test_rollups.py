@@ -7,6 +7,7 @@ tests/query/test_rollup_equality.py; here the numbers are small and worked out b
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -219,8 +220,12 @@ def test_filters_over_purged_days_read_rollups_or_say_so_instead_of_counting_too
     value."""
     clock.now = NOW
     analytics = make_analytics(sqlite_url, admin_token="t", retention_days=90)
+    signups = [
+        replace(_view(NOW - timedelta(days=d), v, v), name="Signup", properties={"plan": plan})
+        for d, v, plan in ((100, 1, "pro"), (5, 2, "free"))
+    ]
     analytics.store.writer.write_now(
-        [_view(NOW - timedelta(days=100), 1, 1), _view(NOW - timedelta(days=5), 2, 2)]
+        [_view(NOW - timedelta(days=100), 1, 1), _view(NOW - timedelta(days=5), 2, 2), *signups]
     )
     summary = analytics.purge()
     assert summary.pageviews == 1  # the 100-day-old one, rolled up first
@@ -254,6 +259,13 @@ def test_filters_over_purged_days_read_rollups_or_say_so_instead_of_counting_too
     assert [(p.path, p.pageviews, p.sparkline) for p in pages] == [("/", 1, [])]
     with pytest.raises(InvalidQuery, match="hourly charts need the raw events"):
         api.get_timeseries_sync(**one_day)
+    # An event's properties are read from raw events only: the 12 months would show the
+    # recent signup's plan alone, so they are refused; 30 days are kept whole.
+    with pytest.raises(InvalidQuery) as refused:
+        api.get_event_properties_sync("Signup", range="12mo")
+    assert cutoff in refused.value.message and "properties" in refused.value.message
+    month_plans = api.get_event_properties_sync("Signup", range="30d")
+    assert [(p.key, p.value, p.visitors) for p in month_plans] == [("plan", "free", 1)]
 
     server = serve(analytics)
     query = "range=12mo&page=/&country=(unknown)"
@@ -264,6 +276,14 @@ def test_filters_over_purged_days_read_rollups_or_say_so_instead_of_counting_too
     assert cutoff in answer.text
     page = server.client.get(f"/pages/analytics?{query}", headers={"Authorization": "Bearer t"})
     assert page.status_code == 400 and cutoff in page.text
+    # The page of an event over 12 months: its numbers from the rollups, its properties
+    # replaced by why they cannot be shown.
+    event_page = server.client.get(
+        "/pages/analytics?range=12mo&event=Signup", headers={"Authorization": "Bearer t"}
+    )
+    assert event_page.status_code == 200
+    assert 'data-notice="properties"' in event_page.text and cutoff in event_page.text
+    assert 'data-list="event-properties"' not in event_page.text
 
 
 def test_a_purge_keeps_what_rolling_up_the_next_day_reads(store):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,8 +25,9 @@ from starlette.staticfiles import StaticFiles
 
 from footfall.dashboard import charts, session
 from footfall.query.filters import DIRECT, Filters
-from footfall.query.metrics import shared_selections
+from footfall.query.metrics import RawEventsPurged, shared_selections
 from footfall.query.ranges import InvalidQuery
+from footfall.query.results import EventProperty
 from footfall.web.api import read_params
 from footfall.web.auth import HOW_TO, is_authorized
 from footfall.web.badge import compact_number
@@ -132,6 +133,15 @@ def dashboard_routes(analytics: Analytics) -> list[Route | Mount]:
     ]
 
 
+async def _properties(report: Awaitable[list[EventProperty]]) -> list[EventProperty] | str:
+    """An event's properties, or why they cannot be shown (their raw events are purged)
+    while the rest of the page can."""
+    try:
+        return await report
+    except RawEventsPurged as error:
+        return error.message
+
+
 async def _report(analytics: Analytics, params: dict[str, Any]) -> dict[str, Any]:
     """Every number of the page, from the aggregation API, queried concurrently."""
     api = analytics.api
@@ -147,12 +157,15 @@ async def _report(analytics: Analytics, params: dict[str, Any]) -> dict[str, Any
         "realtime": api.get_realtime_visitors(),
     }
     if filters.event is not None:
-        calls["properties"] = api.get_event_properties(
-            filters.event, 50, range, **{**options, **filters.to_dict()}
+        calls["properties"] = _properties(
+            api.get_event_properties(filters.event, 50, range, **{**options, **filters.to_dict()})
         )
     with shared_selections():  # a filter's visits, found once for the page's reports
         results = dict(zip(calls, await asyncio.gather(*calls.values()), strict=True))
     results.setdefault("properties", [])
+    if isinstance(results["properties"], str):
+        results["properties_missing"] = results.pop("properties")
+        results["properties"] = []
     overview = results.pop("overview")
     results.update(
         stats=overview.stats,

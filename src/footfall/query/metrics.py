@@ -138,20 +138,21 @@ pages viewed (ranges and filters)."""
 
 
 class RawEventsPurged(InvalidQuery):
-    """A report that needs raw events (with several filters, an hourly chart) of a period
-    whose raw events are partly purged: the rollups hold no such numbers, so there is
-    nothing right to show."""
+    """A report that needs raw events (with several filters, an hourly chart, an event's
+    properties) of a period whose raw events are partly purged: the rollups hold no such
+    numbers, so there is nothing right to show."""
 
-    def __init__(self, raw_from: datetime, zone: ZoneInfo, *, filtered: bool) -> None:
+    def __init__(
+        self, raw_from: datetime, zone: ZoneInfo, *, filtered: bool, properties: bool = False
+    ) -> None:
         first = raw_from.astimezone(zone).date().isoformat()
-        what, instead = (
-            (
-                "reports with these filters need",
-                ", or keep one filter at most (such reports cover every day rolled up)",
-            )
-            if filtered
-            else ("hourly charts need", ", or a range of several days")
-        )
+        if properties:
+            what, instead = "an event's properties need", ""
+        elif filtered:
+            what = "reports with these filters need"
+            instead = ", or keep one filter at most (such reports cover every day rolled up)"
+        else:
+            what, instead = "hourly charts need", ", or a range of several days"
         super().__init__(
             "range",
             f"{what} the raw events, which are kept for the retention period and start at "
@@ -801,7 +802,9 @@ class Queries:
     def event_properties(
         self, period: Period, filters: Filters, name: str, limit: int = 100
     ) -> list[EventProperty]:
-        """Each property key and value of the custom event ``name``, by visitors."""
+        """Each property key and value of the custom event ``name``, by visitors. Read from
+        raw events only: for a period that starts before those kept, this raises
+        ``RawEventsPurged`` rather than count the properties of part of it."""
         if self.dialect == "postgresql":
             pairs = func.jsonb_each_text(cast(custom_event.c.properties, JSONB)).table_valued(
                 "key", "value"
@@ -827,6 +830,11 @@ class Queries:
             .limit(limit)
         )
         with self.engine.connect() as conn:
+            state = read_state(conn)
+            raw_from = state.raw_from if state is not None else None
+            if raw_from is not None and naive_utc(period.start) < raw_from:
+                utc = raw_from.replace(tzinfo=UTC)
+                raise RawEventsPurged(utc, period.zone, filtered=False, properties=True)
             return [EventProperty(k, str(v), int(a), int(b)) for k, v, a, b in conn.execute(query)]
 
     # -- single numbers ---------------------------------------------------------------------

@@ -12,6 +12,10 @@ day (``rollup_visit_part``, ``rollup_visitor_item``). A report of a period is th
 The two terms never share a visitor or a visit, which is why counts of distinct visitors
 and visits add up; the second term is small (today, yesterday, and the visits that cross
 a midnight), so a report costs in proportion to the days of its period, not its events.
+
+Two more tiers follow the same rule: the day in progress's finished visits
+(``rollup_today``, store/today.py), and the parts of rolled-up days a 24-hour period cuts
+(``rollup_window``, store/windows.py), each over visitors no other term counts.
 """
 
 from __future__ import annotations
