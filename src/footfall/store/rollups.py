@@ -215,20 +215,8 @@ def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo) -> None:
             )
         )
 
-    # Everything else is of the visitors seen on this day only: their visits and the pages
-    # and events of each, once in scratch tables that every sum below reads.
-    day_visit, day_item = scratch_tables(conn)
-    conn.execute(
-        insert(day_visit).from_select(
-            [c.name for c in day_visit.columns],
-            select(*(visits.c[c.name] for c in day_visit.columns)).where(
-                visits.c.visitor_id.not_in(elsewhere)
-            ),
-        )
-    )
-    for kind in ITEMS:
-        only_here = items_of_day(kind, start, end, lambda t: t.c.visitor_id.not_in(elsewhere))
-        conn.execute(insert(day_item).from_select(ITEM_COLUMNS, only_here))
+    # Everything else is of the visitors seen on this day only.
+    day_visit, day_item = single_day_scratch(conn, visits, elsewhere, start, end)
     sums = DaySums(definitions, day, day_visit, day_item)
     for query in sums.of(day_visit, None):
         conn.execute(insert(rollup_day).from_select(_ROLLUP_DAY_COLUMNS, query))
@@ -263,6 +251,28 @@ def items_of_day(
         )
         .group_by(table.c.session_id, table.c.visitor_id, column)
     )
+
+
+def single_day_scratch(
+    conn: Connection, visits: Any, elsewhere: Any, start: datetime, end: datetime
+) -> tuple[Table, Table]:
+    """Scratch tables (``scratch_tables``) filled with the ``visits`` (rows of
+    ``Queries.visits_select``) in ``[start, end)`` of the visitors not ``elsewhere`` (a
+    select of visitor ids), and the pages and events of each: what every sum of a day, or
+    of a part of one, reads."""
+    day_visit, day_item = scratch_tables(conn)
+    conn.execute(
+        insert(day_visit).from_select(
+            [c.name for c in day_visit.columns],
+            select(*(visits.c[c.name] for c in day_visit.columns)).where(
+                visits.c.visitor_id.not_in(elsewhere)
+            ),
+        )
+    )
+    for kind in ITEMS:
+        only_here = items_of_day(kind, start, end, lambda t: t.c.visitor_id.not_in(elsewhere))
+        conn.execute(insert(day_item).from_select(ITEM_COLUMNS, only_here))
+    return day_visit, day_item
 
 
 def scratch_tables(conn: Connection) -> tuple[Table, Table]:

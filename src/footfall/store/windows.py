@@ -34,7 +34,6 @@ from footfall.query.metrics import Queries
 from footfall.query.ranges import Period, resolve_period
 from footfall.query.rollups import (
     HOUR_COLUMNS,
-    ITEMS,
     RollupState,
     Window,
     day_pieces,
@@ -44,12 +43,7 @@ from footfall.query.rollups import (
 )
 from footfall.query.sql import naive_utc
 from footfall.store.database import write_connection
-from footfall.store.rollups import (
-    ITEM_COLUMNS,
-    DaySums,
-    items_of_day,
-    scratch_tables,
-)
+from footfall.store.rollups import DaySums, single_day_scratch
 from footfall.store.schema import rollup_hour, rollup_state, rollup_visit_part, rollup_window
 
 WINDOW_COLUMNS = [
@@ -138,20 +132,7 @@ def _roll_up_window(conn: Connection, window: Window, zone: ZoneInfo) -> None:
     definitions = Queries(conn.engine, timezone=zone.key, clock=lambda: aware_stop, rollups=False)
     visits = definitions.visits_select(period, Filters()).subquery("visits")
     elsewhere = select(rollup_visit_part.c.visitor_id).where(rollup_visit_part.c.day == day)
-    day_visit, day_item = scratch_tables(conn)
-    conn.execute(
-        insert(day_visit).from_select(
-            [c.name for c in day_visit.columns],
-            select(*(visits.c[c.name] for c in day_visit.columns)).where(
-                visits.c.visitor_id.not_in(elsewhere)
-            ),
-        )
-    )
-    for kind in ITEMS:
-        only_here = items_of_day(
-            kind, aware_start, aware_stop, lambda t: t.c.visitor_id.not_in(elsewhere)
-        )
-        conn.execute(insert(day_item).from_select(ITEM_COLUMNS, only_here))
+    day_visit, day_item = single_day_scratch(conn, visits, elsewhere, aware_start, aware_stop)
     edges = (literal(start, DateTime), literal(stop, DateTime))
     for query in DaySums(definitions, day, day_visit, day_item).of(day_visit, None):
         conn.execute(insert(rollup_window).from_select(WINDOW_COLUMNS, query.add_columns(*edges)))
