@@ -66,6 +66,7 @@ from footfall.query.results import (
 from footfall.query.rollups import (
     FILTER_VALUE_MAX,
     TODAY_UNTIL,
+    RollupState,
     Split,
     hour_sums,
     hourly_events,
@@ -142,17 +143,19 @@ class RawEventsPurged(InvalidQuery):
     properties) of a period whose raw events are partly purged: the rollups hold no such
     numbers, so there is nothing right to show."""
 
-    def __init__(
-        self, raw_from: datetime, zone: ZoneInfo, *, filtered: bool, properties: bool = False
-    ) -> None:
+    NEEDS = {
+        "filters": (
+            "reports with these filters need",
+            ", or keep one filter at most (such reports cover every day rolled up)",
+        ),
+        "hours": ("hourly charts need", ", or a range of several days"),
+        "properties": ("an event's properties need", ""),
+    }
+    """What needs the raw events (``need``): the message's subject, and what to do instead."""
+
+    def __init__(self, raw_from: datetime, zone: ZoneInfo, *, need: str) -> None:
         first = raw_from.astimezone(zone).date().isoformat()
-        if properties:
-            what, instead = "an event's properties need", ""
-        elif filtered:
-            what = "reports with these filters need"
-            instead = ", or keep one filter at most (such reports cover every day rolled up)"
-        else:
-            what, instead = "hourly charts need", ", or a range of several days"
+        what, instead = self.NEEDS[need]
         super().__init__(
             "range",
             f"{what} the raw events, which are kept for the retention period and start at "
@@ -273,7 +276,6 @@ class Queries:
         if not self.rollups and not filters:
             return None
         state = read_state(conn)
-        raw_from = state.raw_from if state is not None else None
         chosen = _rolled_up_filter(filters)
         whole = Split(None, ((naive_utc(period.start), naive_utc(period.end)),), chosen)
         if not self.rollups or (filters and chosen is None):
@@ -292,9 +294,8 @@ class Queries:
                 split = with_hours(split, period.zone, state)
             split = split if split.today is not None or split.hours else None
         raw_starts = [a for a, _, _ in remainder(split)] if split is not None else [whole.raw[0][0]]
-        if raw_from is not None and any(start < raw_from for start in raw_starts):
-            several = bool(filters) and chosen is None
-            raise RawEventsPurged(raw_from.replace(tzinfo=UTC), period.zone, filtered=several)
+        need = "filters" if filters and chosen is None else "hours"
+        _require_raw_events(state, raw_starts, period.zone, need)
         return split
 
     def _visits_of(self, split: Split | None, period: Period, filters: Filters) -> Any:
@@ -830,11 +831,8 @@ class Queries:
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            state = read_state(conn)
-            raw_from = state.raw_from if state is not None else None
-            if raw_from is not None and naive_utc(period.start) < raw_from:
-                utc = raw_from.replace(tzinfo=UTC)
-                raise RawEventsPurged(utc, period.zone, filtered=False, properties=True)
+            start = naive_utc(period.start)
+            _require_raw_events(read_state(conn), [start], period.zone, "properties")
             return [EventProperty(k, str(v), int(a), int(b)) for k, v, a, b in conn.execute(query)]
 
     # -- single numbers ---------------------------------------------------------------------
@@ -983,6 +981,16 @@ def _sums_by_page_and_label(rows: Subquery) -> Select[Any]:
     return select(rows.c.value, rows.c.label, func.sum(rows.c.count)).group_by(
         rows.c.value, rows.c.label
     )
+
+
+def _require_raw_events(
+    state: RollupState | None, starts: list[datetime], zone: ZoneInfo, need: str
+) -> None:
+    """Raise ``RawEventsPurged`` (``need``: what needs them) if raw events are read from
+    one of ``starts`` (naive UTC) on, and some of those have been purged."""
+    raw_from = state.raw_from if state is not None else None
+    if raw_from is not None and any(start < raw_from for start in starts):
+        raise RawEventsPurged(raw_from.replace(tzinfo=UTC), zone, need=need)
 
 
 def _rolled_days_or_none(split: Split | None) -> Split | None:

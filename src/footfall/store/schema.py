@@ -157,6 +157,17 @@ def _rollup_numbers() -> list[Column]:
     ]
 
 
+def _hour_numbers() -> list[Column]:
+    """The columns of an hourly rollup row (``rollup_today_hour``, ``rollup_hour``): the
+    hour's label, a dimension value (the whole site, or a page) and its numbers."""
+    return [
+        Column("hour", String(16), nullable=False),
+        Column("dimension", String(16), nullable=False),
+        Column("value", String(2000), nullable=False),
+        *(Column(name, BigInteger, nullable=False) for name in ("visitors", "visits", "pageviews")),
+    ]
+
+
 rollup_day = Table(
     "rollup_day",
     metadata,
@@ -233,10 +244,7 @@ rollup_hour = Table(
     "rollup_hour",
     metadata,
     Column("day", Date, nullable=False),
-    Column("hour", String(16), nullable=False),
-    Column("dimension", String(16), nullable=False),
-    Column("value", String(2000), nullable=False),
-    *(Column(name, BigInteger, nullable=False) for name in ("visitors", "visits", "pageviews")),
+    *_hour_numbers(),
     Index("ix_rollup_hour", "dimension", "day", "hour"),
 )
 """``rollup_today_hour``'s rows for every hour of a rolled-up local day with windows (and
@@ -273,10 +281,7 @@ seen before it; rebuilt every few minutes (store/today.py)."""
 rollup_today_hour = Table(
     "rollup_today_hour",
     metadata,
-    Column("hour", String(16), nullable=False),
-    Column("dimension", String(16), nullable=False),
-    Column("value", String(2000), nullable=False),
-    *(Column(name, BigInteger, nullable=False) for name in ("visitors", "visits", "pageviews")),
+    *_hour_numbers(),
     Index("ix_rollup_today_hour", "dimension", "hour"),
 )
 """The hourly chart's numbers of the same finished visits, per local hour (its label,
