@@ -44,6 +44,7 @@ from footfall.store.schema import (
     metadata,
     page_view,
     rollup_day,
+    rollup_pair,
     rollup_state,
     rollup_today,
     rollup_window,
@@ -714,6 +715,73 @@ def test_reports_read_the_rollups(database_url):
         period = reference.period("30d")
         assert reference.dashboard_stats(period, Filters()).pageviews.value == 7
         assert rolled.dashboard_stats(period, Filters()).pageviews.value == 1007
+    finally:
+        analytics.close()
+
+
+def test_visitors_of_two_days_are_read_from_their_pair(database_url):
+    """Visitor 1 of ``NOVEMBER_16_17`` is seen on the 16th and the 17th (one visit across
+    local midnight, under one UTC day's id): once both days are rolled up, its numbers are
+    read from ``rollup_pair``, over both days or either alone, by hand."""
+    zone = "America/New_York"
+    clock = ManualClock(NOVEMBER_16_17[0].at)
+    analytics = open_site(database_url, zone, clock)
+    try:
+        engine = analytics.store.engine
+        send_all(analytics, clock, NOVEMBER_16_17)
+        clock.now = final_at(date(2026, 11, 17), NEW_YORK)
+        assert roll_up(engine, timezone=zone, now=clock()) == 2
+        p = rollup_pair.c
+        with engine.connect() as conn:
+            site = conn.execute(
+                sa.select(p.part, p.bucket_day, p.visitors, p.visits, p.pageviews, p.bounces).where(
+                    p.dimension == "", p.filter == ""
+                )
+            ).all()
+            duration = conn.execute(
+                sa.select(p.duration_ms).where(p.dimension == "", p.filter == "", p.part == "both")
+            ).scalar_one()
+        # 23:50 to 00:10: one visit of two views over both days, a bounce on each alone.
+        assert sorted(site) == [
+            ("after", date(2026, 11, 17), 1, 1, 1, 1),
+            ("before", date(2026, 11, 16), 1, 1, 1, 1),
+            ("both", date(2026, 11, 17), 1, 1, 2, 0),
+        ]
+        assert duration == 20 * 60_000
+
+        rolled = Queries(engine, timezone=zone, clock=clock, rollups=True)
+        both_days = rolled.period(None, "2026-11-16", "2026-11-17")
+        with engine.connect() as conn:
+            assert rolled._split(conn, both_days, Filters()).pairs == (
+                date(2026, 11, 16),
+                date(2026, 11, 18),
+            )
+        stats = rolled.dashboard_stats(both_days, Filters())
+        # Visitors 0 (two views, a signup; 6 min), 2 (two views; 30 min), 1 (two views;
+        # 20 min), 3 (a bounce).
+        numbers = (stats.visitors.value, stats.visits.value, stats.pageviews.value)
+        assert numbers == (4, 4, 7)
+        assert (stats.bounce_rate.value, stats.visit_duration.value) == (25.0, 840.0)
+        chart = {
+            p.bucket: (p.visitors, p.visits, p.pageviews)
+            for p in rolled.timeseries(both_days, Filters()).points
+        }
+        assert chart == {"2026-11-16": (3, 3, 5), "2026-11-17": (2, 2, 2)}
+        the_17th = rolled.dashboard_stats(
+            rolled.period(None, "2026-11-17", "2026-11-17"), Filters()
+        )
+        numbers = (the_17th.visitors.value, the_17th.visits.value, the_17th.bounce_rate.value)
+        assert numbers == (2, 2, 100.0)
+        compare_everything(engine, zone, clock, ALL_RANGES, (Filters(page="/docs"),))
+
+        # Read from there: a change to the pair's row shows in the rolled-up reports.
+        with engine.begin() as conn:
+            conn.execute(
+                rollup_pair.update()
+                .where(p.dimension == "", p.filter == "", p.part == "both")
+                .values(pageviews=p.pageviews + 1000)
+            )
+        assert rolled.dashboard_stats(both_days, Filters()).pageviews.value == 1007
     finally:
         analytics.close()
 

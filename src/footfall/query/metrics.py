@@ -68,6 +68,7 @@ from footfall.query.rollups import (
     TODAY_UNTIL,
     RollupState,
     Split,
+    by_bucket,
     hour_sums,
     hourly_events,
     item_rows,
@@ -436,7 +437,7 @@ class Queries:
 
     def timeseries(self, period: Period, filters: Filters) -> Timeseries:
         with self.engine.connect() as conn:
-            split = self._split(conn, period, filters, hourly=True)
+            split = by_bucket(self._split(conn, period, filters, hourly=True))
             key = ("timeseries", split, period, filters)
             rows = self.run(
                 conn,
@@ -477,7 +478,8 @@ class Queries:
         return _sums_by_label(union_all(*tier).subquery())
 
     def _timeseries_combined(self, split: Split, period: Period) -> Select[Any]:
-        rolled = rollup_rows(split, "", ("day", "visitors", "visits", "pageviews")).subquery()
+        columns = ("day", "visitors", "visits", "pageviews")
+        rolled = rollup_rows(split, "", columns, interval=period.interval).subquery()
         parts = visit_parts(split, (self.dialect, period)).subquery()
         counted = parts.c.pageviews
         rest = select(parts.c.label).group_by(parts.c.label)
@@ -536,27 +538,29 @@ class Queries:
         label = _one_bucket(split, period)
         if label is not None:
             # The raw rest lies in one bucket: its counts came with the list (last column).
-            sparklines = self._sparklines_combined(conn, split, period, paths, rolled_only=True)
+            sparklines = self._sparklines_combined(
+                conn, by_bucket(split), period, paths, rolled_only=True
+            )
             at = [name for name, _ in period.buckets()].index(label)
             for path, *_, raw_count in top:
                 sparklines[path][at] += int(raw_count)
             return sparklines
         try:
-            by_bucket = self._split(conn, period, filters, hourly=True)
+            bucketed = by_bucket(self._split(conn, period, filters, hourly=True))
         except RawEventsPurged:
             return {}
-        if by_bucket is None:
+        if bucketed is None:
             return self._sparklines(conn, period, filters, paths)
-        if by_bucket.filter is None and period.interval == "hour":
+        if bucketed.filter is None and period.interval == "hour":
             rows = self.run(
                 conn,
-                ("sparklines by hour", by_bucket, period),
-                lambda: self._sparklines_hourly(by_bucket, period),
-                by_bucket,
+                ("sparklines by hour", bucketed, period),
+                lambda: self._sparklines_hourly(bucketed, period),
+                bucketed,
                 paths=paths,
             )
             return _sparkline_lists(period, paths, rows)
-        return self._sparklines_combined(conn, by_bucket, period, paths)
+        return self._sparklines_combined(conn, bucketed, period, paths)
 
     def _sparklines_hourly(self, split: Split, period: Period) -> Select[Any]:
         """Page views per hour of ``TOP_PATHS``: from rollups where they hold them
@@ -668,8 +672,10 @@ class Queries:
             return {}
 
         def build() -> Select[Any]:
-            rolled = rollup_rows(split, "page", ("value", "day", "pageviews"), visitors=False)
-            rolled = rolled.subquery()
+            columns = ("value", "day", "pageviews")
+            rolled = rollup_rows(
+                split, "page", columns, visitors=False, interval=period.interval
+            ).subquery()
             selected = self._selected(split)
             rest = replace(split, raw=(), windows=()) if rolled_only else split
             items = item_rows(rest, "page", (self.dialect, period), selected).subquery()

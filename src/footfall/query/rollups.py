@@ -13,9 +13,11 @@ The two terms never share a visitor or a visit, which is why counts of distinct 
 and visits add up; the second term is small (today, yesterday, and the visits that cross
 a midnight), so a report costs in proportion to the days of its period, not its events.
 
-Two more tiers follow the same rule: the day in progress's finished visits
-(``rollup_today``, store/today.py), and the parts of rolled-up days a 24-hour period cuts
-(``rollup_window``, store/windows.py), each over visitors no other term counts.
+Three more tiers follow the same rule, each over visitors no other term counts: the
+visitors seen on two adjacent rolled-up days (``rollup_pair``, store/pairs.py), whose
+parts the second term then leaves out; the day in progress's finished visits
+(``rollup_today``, store/today.py); and the parts of rolled-up days a 24-hour period cuts
+(``rollup_window``, store/windows.py).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from sqlalchemy import (
     DateTime,
     Integer,
     Select,
+    and_,
     bindparam,
     case,
     cast,
@@ -47,7 +50,7 @@ from sqlalchemy import (
 )
 
 from footfall.query.filters import attribute_is, empty_value
-from footfall.query.ranges import Period, bucket_label
+from footfall.query.ranges import Interval, Period, bucket_label
 from footfall.query.sql import bucket, day_label, naive_utc
 from footfall.store.schema import (
     custom_event,
@@ -55,6 +58,7 @@ from footfall.store.schema import (
     rollup_day,
     rollup_filtered_day,
     rollup_hour,
+    rollup_pair,
     rollup_state,
     rollup_today,
     rollup_today_crossing,
@@ -188,6 +192,10 @@ class Split:
     and from raw events for their other visitors (those ``rollup_visit_part`` keeps)."""
     hours: tuple[Window, ...] = ()
     """Parts of rolled-up days whose hours a report by hour reads from ``rollup_hour``."""
+    pairs: tuple[date, date] | None = None
+    """``[first, end)``: the pairs of days (named by their second day) whose visitors seen
+    on both are read from ``rollup_pair``, not regrouped from their stored parts: those
+    with no day in the raw rest (None: none)."""
 
 
 def read_state(conn: Connection) -> RollupState | None:
@@ -246,7 +254,15 @@ def _split_days(period: Period, state: RollupState | None, filter: tuple[str, st
         for a, b in ((period.start, sealed_start), (sealed_end, period.end))
         if a < b
     )
-    return Split((first, end), raw, filter)
+    # The pair that begins before the first day, or ends after the last, only when its
+    # other day is out of the period, not in the raw rest (or not rolled up yet).
+    pairs_first = first if period.start >= sealed_start else first + _DAY
+    pairs_end = end + _DAY if period.end <= sealed_end and end < state.sealed_until else end
+    pairs = (pairs_first, pairs_end) if pairs_first < pairs_end else None
+    return Split((first, end), raw, filter, pairs=pairs)
+
+
+_DAY = timedelta(days=1)
 
 
 def with_today(split: Split, period: Period, state: RollupState, now: datetime) -> Split:
@@ -371,7 +387,12 @@ ROLLUP_SUMS = ("visitors", "visits", "pageviews", "bounces", "duration_ms", "eve
 
 
 def rollup_rows(
-    split: Split, dimension: str, columns: tuple[str, ...], *, visitors: bool = True
+    split: Split,
+    dimension: str,
+    columns: tuple[str, ...],
+    *,
+    visitors: bool = True,
+    interval: Interval = "day",
 ) -> Select[Any]:
     """The ``columns`` (of ``day``, ``value`` and ``ROLLUP_SUMS``) of one dimension's rows
     (``""``: the whole site) in the split's rolled-up days: of ``rollup_day``, or of
@@ -382,7 +403,9 @@ def rollup_rows(
 
     Without ``day``, the rolled-up days' rows come summed per value: the report sums them
     again with the rest, but over a few hundred rows rather than a row per day and value
-    (SQLite: the 30-day pages list at 1,000,000 events, 13 ms before, 10 after)."""
+    (SQLite: the 30-day pages list at 1,000,000 events, 13 ms before, 10 after). With it,
+    the rows are of the buckets of ``interval``, which decide how the pairs are read
+    (``pair_rows``)."""
     first, end = split.days or (date.min, date.min)
     if split.filter is None:
         table, chosen = rollup_day, []
@@ -400,6 +423,7 @@ def rollup_rows(
     ).where(*chosen, table.c.dimension == dimension, table.c.day >= first, table.c.day < end)
     if not by_day and "value" in columns:
         rows = rows.group_by(table.c.value)
+    pairs = pair_rows(split, dimension, columns, interval if by_day else None)
     w = rollup_window.c
     windows = [
         select(*(w[c] for c in columns)).where(
@@ -408,13 +432,90 @@ def rollup_rows(
         for day, start, stop in split.windows
     ]
     if split.today is None:
-        return union_all(rows, *windows) if windows else rows
+        return union_all(rows, *pairs, *windows) if pairs or windows else rows
     today = select(*(rollup_today.c[c] for c in columns)).where(
         rollup_today.c.dimension == dimension
     )
     if not visitors:
-        return union_all(rows, *windows, today)
-    return union_all(rows, *windows, today, _counted_twice(split.today, dimension, columns))
+        return union_all(rows, *pairs, *windows, today)
+    twice = _counted_twice(split.today, dimension, columns)
+    return union_all(rows, *pairs, *windows, today, twice)
+
+
+def pair_rows(
+    split: Split, dimension: str, columns: tuple[str, ...], interval: Interval | None
+) -> list[Select[Any]]:
+    """The ``rollup_pair`` rows (of ``columns``) of the split's pairs: for each, ``both``
+    when the period holds its two days in one bucket (``interval``; None: one bucket for
+    all, and the rows come summed per value), else the part of each day the period
+    holds. ``day`` is the day a row counts on."""
+    if split.pairs is None or split.days is None:
+        return []
+    (first, end), (pairs_first, pairs_end) = split.days, split.pairs
+    p = rollup_pair.c
+    if split.filter is None:
+        chosen = [p.filter == "", p.filter_value == ""]
+    else:
+        chosen = [p.filter == split.filter[0], p.filter_value == split.filter[1]]
+    inner = (max(pairs_first, first + _DAY), min(pairs_end, end))
+    # The pairs whose days lie in two buckets: their two parts go one to each.
+    both: list[Any] | None = [p.day >= inner[0], p.day < inner[1]]
+    split_up: list[Any] = []
+    if interval == "month":
+        starts = [d for d in _days(*inner) if d.day == 1]
+        split_up = [p.day.in_(starts)] if starts else []
+        both = [*both, p.day.not_in(starts)] if starts else both
+    elif interval is not None:  # days (or hours): no two days share one
+        split_up, both = [and_(*both)], None
+    after = [*split_up, *([p.day == first] if pairs_first == first else [])]
+    before = [*split_up, *([p.day == end] if pairs_end > end else [])]
+
+    def rows(part: str, where: list[Any]) -> Select[Any]:
+        query = select(*(_summed(rollup_pair, c, interval) for c in columns))
+        query = query.where(*chosen, p.dimension == dimension, p.part == part, *where)
+        return query.group_by(p.value) if interval is None and "value" in columns else query
+
+    queries = [rows("both", both)] if both is not None and inner[0] < inner[1] else []
+    for part, where in (("after", after), ("before", before)):
+        if where:
+            queries.append(rows(part, [or_(*where)]))
+    return queries
+
+
+def _summed(table: Any, column: str, interval: Interval | None) -> Any:
+    """A column of ``rollup_pair`` as ``pair_rows`` selects it: summed (per value) unless
+    by bucket; ``day``, the day a row counts on."""
+    if column == "day":
+        return table.c.bucket_day.label("day")
+    if interval is None and column in ROLLUP_SUMS:
+        return cast(func.sum(table.c[column]), BigInteger).label(column)
+    return table.c[column]
+
+
+def by_bucket(split: Split | None) -> Split | None:
+    """``split`` for a report by bucket: with a filter, without its pairs. A visit of a
+    pair's visitor that the filter selects over both days counts in each day's bucket with
+    its part there; the side rows count the parts a filter selects on that day alone
+    (what a period that ends between the two days needs), so these visitors are
+    regrouped."""
+    if split is None or split.filter is None or split.pairs is None:
+        return split
+    return replace(split, pairs=None)
+
+
+def _days(first: date, end: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((end - first).days)]
+
+
+def _unpaired(table: Any, split: Split) -> list[Any]:
+    """The condition on stored parts or items (``rollup_visit_part``,
+    ``rollup_visitor_item``) that they are not of a pair the split reads from
+    ``rollup_pair``."""
+    if split.pairs is None:
+        return []
+    first, end = split.pairs
+    c = table.c
+    return [or_(c.pair_day.is_(None), c.pair_day < first, c.pair_day >= end)]
 
 
 def _counted_twice(today: Today, dimension: str, columns: tuple[str, ...]) -> Select[Any]:
@@ -642,7 +743,9 @@ def visit_parts(
         stored = [*visit_columns(part), matched.label("matched")]
         if label is not None:
             stored.append(day_label(label[0], part.day, label[1].interval).label("label"))
-        query = select(*stored).where(part.day >= first, part.day < end)
+        query = select(*stored).where(
+            part.day >= first, part.day < end, *_unpaired(rollup_visit_part, split)
+        )
         if matches is not None:
             query = query.join_from(
                 rollup_visit_part,
@@ -792,6 +895,7 @@ def _stored_matches(split: Split) -> Any:
             item.day < end,
             item.kind == split.filter[0],
             item.value == split.filter[1],
+            *_unpaired(rollup_visitor_item, split),
         )
         .group_by(item.day, item.session_id)
         .subquery("stored_matches")
@@ -879,7 +983,11 @@ def selected_sessions(split: Split) -> Select[Any]:
     item = rollup_visitor_item.c
     table, column = item_source(kind)
     stored = select(item.session_id).where(
-        item.day >= first, item.day < end, item.kind == kind, item.value == value
+        item.day >= first,
+        item.day < end,
+        item.kind == kind,
+        item.value == value,
+        *_unpaired(rollup_visitor_item, split),
     )
     raw = [
         select(table.c.session_id).where(
@@ -929,7 +1037,13 @@ def item_rows(
             chosen_stored.append(item.value == split.filter[1])
             chosen_raw.append(column == split.filter[1])
     parts: list[Select[Any]] = [
-        select(*stored).where(item.kind == kind, item.day >= first, item.day < end, *chosen_stored)
+        select(*stored).where(
+            item.kind == kind,
+            item.day >= first,
+            item.day < end,
+            *_unpaired(rollup_visitor_item, split),
+            *chosen_stored,
+        )
     ]
     for start, stop, visits in remainder(split):
         rest = [*chosen_raw, *_open_sessions(split, table, start), *_only(table, visits)]

@@ -9,7 +9,8 @@ transaction, from its raw events with the report's own definitions (query/metric
 - ``rollup_visit_part`` and ``rollup_visitor_item``: for the other visitors (a visit across
   midnight, or two visits on either side of it under one daily id), their visits' parts and
   their pages and events on that day, kept per visitor so that a range spanning both days
-  still counts each of them, and each visit, once.
+  still counts each of them, and each visit, once; and, once the second of two adjacent
+  days is rolled up, the numbers of the visitors seen on those two only (store/pairs.py).
 
 Why the split is exact: a visitor id is a hash under one UTC day's salt, and a visit only
 continues under yesterday's id while it lasts, so an id appears within 48 hours. Visitors
@@ -29,46 +30,43 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from time import sleep
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
+    Date,
     Engine,
-    Index,
     MetaData,
-    Select,
-    String,
     Table,
+    case,
     delete,
-    distinct,
     func,
     insert,
     literal,
+    null,
     select,
     union,
+    union_all,
     update,
 )
 
 from footfall.ingest.sessions import SESSION_TIMEOUT
-from footfall.query.filters import Filters, empty_value
+from footfall.query.filters import Filters
 from footfall.query.metrics import Queries
 from footfall.query.ranges import Period
 from footfall.query.rollups import (
-    FILTER_VALUE_MAX,
     FILTERS,
     ITEMS,
-    VISIT_ATTRIBUTES,
     RollupState,
-    item_source,
     local_midnight,
     read_state,
     visit_columns,
 )
 from footfall.query.sql import naive_utc
 from footfall.store.database import SQLITE_PAUSE, write_connection
+from footfall.store.pairs import roll_up_pair
 from footfall.store.schema import (
     ROLLUP_TABLES,
     TODAY_TABLES,
@@ -80,6 +78,7 @@ from footfall.store.schema import (
     rollup_visit_part,
     rollup_visitor_item,
 )
+from footfall.store.sums import ITEM_COLUMNS, DaySums, items_of_day, single_day_scratch
 
 log = logging.getLogger(__name__)
 
@@ -196,22 +195,28 @@ def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo) -> None:
     # upgrade to filter rollups), and a deletion by day scans ``rollup_filtered_day``.
 
     visits = definitions.visits_select(period, Filters()).subquery("visits")
-    # The visitors of the day also seen on another day keep their visits' parts.
+    # The visitors of the day also seen on another day keep their visits' parts, and
+    # their pages and events, with the pair of days they belong to if there is one.
+    seen = _seen_elsewhere(conn, day, zone)
+    elsewhere = select(seen.c.visitor_id)
     parts = visit_columns(visits.c)
     conn.execute(
         insert(rollup_visit_part).from_select(
-            ["day", *(c.name for c in parts)],
-            select(literal(day), *parts).where(
-                visits.c.visitor_id.in_(_seen_elsewhere(start, end))
+            ["day", *(c.name for c in parts), "pair_day"],
+            select(literal(day), *parts, seen.c.pair_day).join_from(
+                visits, seen, seen.c.visitor_id == visits.c.visitor_id
             ),
         )
     )
-    elsewhere = select(rollup_visit_part.c.visitor_id).where(rollup_visit_part.c.day == day)
     for kind in ITEMS:
-        also_elsewhere = items_of_day(kind, start, end, lambda t: t.c.visitor_id.in_(elsewhere))
+        items = items_of_day(kind, start, end, lambda t: t.c.visitor_id.in_(elsewhere))
+        items = items.subquery("items")
         conn.execute(
             insert(rollup_visitor_item).from_select(
-                [*ITEM_COLUMNS, "day"], also_elsewhere.add_columns(literal(day))
+                [*ITEM_COLUMNS, "day", "pair_day"],
+                select(*items.c, literal(day), seen.c.pair_day).join_from(
+                    items, seen, seen.c.visitor_id == items.c.visitor_id
+                ),
             )
         )
 
@@ -226,176 +231,21 @@ def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo) -> None:
             conn.execute(insert(rollup_filtered_day).from_select(_ROLLUP_FILTERED_COLUMNS, query))
     day_visit.drop(conn)
     day_item.drop(conn)
+    seen.drop(conn)
+    roll_up_pair(conn, definitions, day)
 
 
 _ROLLUP_DAY_COLUMNS = [c.name for c in rollup_day.columns]
 _ROLLUP_FILTERED_COLUMNS = [*_ROLLUP_DAY_COLUMNS, "filter", "filter_value"]
 
 
-ITEM_COLUMNS = ["session_id", "visitor_id", "kind", "value", "count"]
-"""The columns ``items_of_day`` selects, in order."""
-
-
-def items_of_day(
-    kind: str, start: datetime, end: datetime, chosen: Callable[[Any], Any]
-) -> Select[Any]:
-    """``ITEM_COLUMNS``: the pages viewed or events sent in ``[start, end)``, per visit,
-    of the events ``chosen`` (a condition on the page view or event table)."""
-    table, column = item_source(kind)
-    return (
-        select(table.c.session_id, table.c.visitor_id, literal(kind), column, func.count())
-        .where(
-            table.c.timestamp >= naive_utc(start),
-            table.c.timestamp < naive_utc(end),
-            chosen(table),
-        )
-        .group_by(table.c.session_id, table.c.visitor_id, column)
-    )
-
-
-def single_day_scratch(
-    conn: Connection, visits: Any, elsewhere: Any, start: datetime, end: datetime
-) -> tuple[Table, Table]:
-    """Scratch tables (``scratch_tables``) filled with the ``visits`` (rows of
-    ``Queries.visits_select``) in ``[start, end)`` of the visitors not ``elsewhere`` (a
-    select of visitor ids), and the pages and events of each: what every sum of a day, or
-    of a part of one, reads."""
-    day_visit, day_item = scratch_tables(conn)
-    conn.execute(
-        insert(day_visit).from_select(
-            [c.name for c in day_visit.columns],
-            select(*(visits.c[c.name] for c in day_visit.columns)).where(
-                visits.c.visitor_id.not_in(elsewhere)
-            ),
-        )
-    )
-    for kind in ITEMS:
-        only_here = items_of_day(kind, start, end, lambda t: t.c.visitor_id.not_in(elsewhere))
-        conn.execute(insert(day_item).from_select(ITEM_COLUMNS, only_here))
-    return day_visit, day_item
-
-
-def scratch_tables(conn: Connection) -> tuple[Table, Table]:
-    """Empty temporary tables (of this connection) for the day's single-day visits and the
-    pages and events of each."""
-    scratch = MetaData()
-    day_visit = Table(
-        "footfall_day_visit",
-        scratch,
-        *(Column(c.name, c.type) for c in visit_columns(rollup_visit_part.c)),
-        Column("counted_pageviews", BigInteger),
-        Index("ix_footfall_day_visit", "session_id"),
-        prefixes=["TEMPORARY"],
-    )
-    day_item = Table(
-        "footfall_day_item",
-        scratch,
-        Column("session_id", BigInteger, nullable=False),
-        Column("visitor_id", BigInteger, nullable=False),
-        Column("kind", String(8), nullable=False),
-        Column("value", String(2000), nullable=False),
-        Column("count", BigInteger, nullable=False),
-        Index("ix_footfall_day_item", "kind", "session_id"),
-        prefixes=["TEMPORARY"],
-    )
-    for table in (day_visit, day_item):
-        table.drop(conn, checkfirst=True)  # left by a roll-up that failed on this connection
-        table.create(conn)
-    return day_visit, day_item
-
-
-class DaySums:
-    """The ``rollup_day`` rows of one day, over all of its single-day visits or over those
-    one filter selects (as ``rollup_filtered_day`` rows)."""
-
-    def __init__(self, definitions: Queries, day: date, day_visit: Table, day_item: Table):
-        self.definitions = definitions
-        self.day = day
-        self.day_visit = day_visit
-        self.day_item = day_item
-
-    def selected_by(self, name: str) -> Any:
-        """The visit rows each value of the filter ``name`` selects, with that value
-        (``filter_value``) and how many of the visit's events it matches (``matched``):
-        a page filter counts only that page's views as page views."""
-        v = self.day_visit.c
-        if name in VISIT_ATTRIBUTES:
-            return select(
-                self.day_visit,
-                func.coalesce(v[name], empty_value(name)).label("filter_value"),
-                literal(0).label("matched"),
-            ).subquery("selected")
-        item = self.day_item.alias("matches")
-        counted = item.c.count if name == "page" else v.counted_pageviews
-        columns = [c if c.name != "counted_pageviews" else counted.label(c.name) for c in v]
-        return (
-            select(*columns, item.c.value.label("filter_value"), item.c.count.label("matched"))
-            .join_from(self.day_visit, item, item.c.session_id == v.session_id)
-            .where(item.c.kind == name, func.length(item.c.value) <= FILTER_VALUE_MAX)
-            .subquery("selected")
-        )
-
-    def of(self, visits: Any, name: str | None) -> list[Select[Any]]:
-        """The rows of every dimension over ``visits``: the day's visits (``name`` None,
-        as ``rollup_day`` rows), or ``selected_by(name)`` per filter value (as
-        ``rollup_filtered_day`` rows)."""
-        by = [] if name is None else [visits.c.filter_value]
-        tail = [] if name is None else [literal(name), visits.c.filter_value]
-        rows = []
-        for attribute in ("", *VISIT_ATTRIBUTES):  # "": the whole site
-            value: Any = literal("")
-            if attribute:
-                value = func.coalesce(visits.c[attribute], empty_value(attribute))
-            sums = self.definitions.totals_select(visits).selected_columns
-            rows.append(
-                select(literal(self.day), literal(attribute), value, *sums)
-                .add_columns(literal(0), *tail)
-                .group_by(*([value] if attribute else []), *by)
-            )
-        item = self.day_item.c
-        for kind in ITEMS:
-            if kind == name:  # the filter's own page or event: only it, as it counts
-                numbers = _item_numbers(
-                    kind, func.count(distinct(visits.c.visitor_id)), func.sum(visits.c.matched)
-                )
-                rows.append(
-                    select(literal(self.day), literal(kind), visits.c.filter_value, *numbers)
-                    .add_columns(*tail)
-                    .group_by(*by)
-                )
-                continue
-            visitors = func.count(distinct(item.visitor_id))
-            numbers = _item_numbers(kind, visitors, func.sum(item.count))
-            query = (
-                select(literal(self.day), literal(kind), item.value, *numbers)
-                .add_columns(*tail)
-                .where(item.kind == kind)
-                .group_by(item.value, *by)
-            )
-            if name is not None:
-                query = query.select_from(
-                    self.day_item.join(visits, visits.c.session_id == item.session_id)
-                )
-            rows.append(query)
-        return rows
-
-
-def _item_numbers(kind: str, visitors: Any, count: Any) -> list[Any]:
-    """``rollup_day``'s numbers of a page (page views) or a custom event (events)."""
-    zero = literal(0)
-    return [
-        visitors,
-        zero,
-        count if kind == "page" else zero,
-        zero,
-        zero,
-        count if kind == "event" else zero,
-    ]
-
-
-def _seen_elsewhere(start: datetime, end: datetime) -> Any:
-    """Visitor ids with an event in ``[start, end)`` and one outside it (within the life
-    of an id)."""
+def _seen_elsewhere(conn: Connection, day: date, zone: ZoneInfo) -> Table:
+    """A scratch table of the visitors with an event on ``day`` and one on another day
+    (within the life of an id), each with its ``pair_day``: the later of the two days it
+    was seen on, if two adjacent ones and no other, and if the day before (when that is
+    the other) gave it the same pair; else None."""
+    before, start = local_midnight(day - timedelta(days=1), zone), local_midnight(day, zone)
+    end, after = (local_midnight(day + timedelta(days=n), zone) for n in (1, 2))
     inside = union(
         *(
             select(t.c.visitor_id).where(
@@ -404,16 +254,55 @@ def _seen_elsewhere(start: datetime, end: datetime) -> Any:
             for t in (page_view, custom_event)
         )
     ).subquery("inside")
-    before, after = naive_utc(start - ID_LIFETIME), naive_utc(end + ID_LIFETIME)
-    outside = [
-        select(t.c.visitor_id).where(
-            ((t.c.timestamp >= before) & (t.c.timestamp < naive_utc(start)))
-            | ((t.c.timestamp >= naive_utc(end)) & (t.c.timestamp < after)),
-            t.c.visitor_id.in_(select(inside.c.visitor_id)),
+    lifetime = (naive_utc(start - ID_LIFETIME), naive_utc(end + ID_LIFETIME))
+    outside = union_all(
+        *(
+            select(t.c.visitor_id, t.c.timestamp).where(
+                ((t.c.timestamp >= lifetime[0]) & (t.c.timestamp < naive_utc(start)))
+                | ((t.c.timestamp >= naive_utc(end)) & (t.c.timestamp < lifetime[1])),
+                t.c.visitor_id.in_(select(inside.c.visitor_id)),
+            )
+            for t in (page_view, custom_event)
         )
-        for t in (page_view, custom_event)
-    ]
-    return union(*outside)
+    ).subquery("outside")
+    first, last = func.min(outside.c.timestamp), func.max(outside.c.timestamp)
+    pair_day = case(
+        ((first >= naive_utc(before)) & (last < naive_utc(start)), literal(day, Date)),
+        ((first >= naive_utc(end)) & (last < naive_utc(after)), literal(day + _DAY, Date)),
+        else_=null(),
+    )
+    seen = Table(
+        "footfall_seen_elsewhere",
+        MetaData(),
+        Column("visitor_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("pair_day", Date),
+        prefixes=["TEMPORARY"],
+    )
+    seen.drop(conn, checkfirst=True)  # left by a roll-up that failed on this connection
+    seen.create(conn)
+    conn.execute(
+        insert(seen).from_select(
+            ["visitor_id", "pair_day"],
+            select(outside.c.visitor_id, pair_day).group_by(outside.c.visitor_id),
+        )
+    )
+    # A pair with a day rolled up before pairs were kept (or whose visitor was not paired
+    # there) is no pair: its parts on both days stay regrouped by the reports.
+    part = rollup_visit_part.c
+    conn.execute(
+        update(seen)
+        .where(
+            seen.c.pair_day == day,
+            seen.c.visitor_id.not_in(
+                select(part.visitor_id).where(part.day == day - _DAY, part.pair_day == day)
+            ),
+        )
+        .values(pair_day=None)
+    )
+    return seen
+
+
+_DAY = timedelta(days=1)
 
 
 # -- the state row ---------------------------------------------------------------------------

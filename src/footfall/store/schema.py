@@ -206,11 +206,14 @@ rollup_visit_part = Table(
     Column("device", String(16)),
     Column("browser", String(64)),
     Column("os", String(64)),
+    Column("pair_day", Date),
     Index("ix_rollup_visit_part_day", "day"),
 )
 """Each day's part of every visit of the few visitors seen on more than one day: kept per
 visit, so a range that joins two days counts such a visitor, and a visit that crosses
-midnight, once."""
+midnight, once. ``pair_day``: for a visitor seen on exactly two (adjacent) days, the
+second of them, whose ``rollup_pair`` rows hold that visitor's numbers (None: seen on
+three days, or rolled up before 0007)."""
 
 rollup_visitor_item = Table(
     "rollup_visitor_item",
@@ -221,11 +224,31 @@ rollup_visitor_item = Table(
     Column("kind", String(8), nullable=False),
     Column("value", String(2000), nullable=False),
     Column("count", BigInteger, nullable=False),
+    Column("pair_day", Date),  # as rollup_visit_part's
     Index("ix_rollup_visitor_item_day", "day"),
 )
 """The pages viewed (``page``) and custom events sent (``event``) per day and visit by the
 visitors of ``rollup_visit_part``, so their distinct count per page and event stays exact
 and a page or event filter knows which of their visits it selects."""
+
+rollup_pair = Table(
+    "rollup_pair",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("part", String(8), nullable=False),
+    Column("bucket_day", Date, nullable=False),
+    Column("filter", String(16), nullable=False),
+    Column("filter_value", String(2000), nullable=False),
+    *_rollup_numbers(),
+    Index("ix_rollup_pair", "filter", "filter_value", "dimension", "part", "day"),
+)
+"""``rollup_day``'s rows (and ``rollup_filtered_day``'s, ``filter`` ``""``: none) of the
+visitors seen on two days, ``day`` and the day before, and on no other: their numbers over
+both days (``part`` ``both``), and over each alone (``before``, ``after``), for a period
+that begins or ends between them, or a chart by day. ``bucket_day``: the day a chart
+counts the row on (the first for ``before``, ``day`` otherwise). Where the visitors of
+the local days of a site in New York, say, cross UTC midnight (a tenth of them), this is
+what spares a report from regrouping their visits' parts (store/pairs.py)."""
 
 rollup_window = Table(
     "rollup_window",
@@ -302,6 +325,7 @@ ROLLUP_TABLES = (
     rollup_filtered_day,
     rollup_visit_part,
     rollup_visitor_item,
+    rollup_pair,
     rollup_window,
     rollup_hour,
 )

@@ -48,15 +48,7 @@ from footfall.query.rollups import (
 )
 from footfall.query.sql import naive_utc
 from footfall.store.database import write_connection
-from footfall.store.rollups import (
-    ITEM_COLUMNS,
-    LATE_WRITE_MARGIN,
-    DaySums,
-    forget_today,
-    items_of_day,
-    local_day,
-    scratch_tables,
-)
+from footfall.store.rollups import LATE_WRITE_MARGIN, forget_today, local_day
 from footfall.store.schema import (
     rollup_state,
     rollup_today,
@@ -64,6 +56,7 @@ from footfall.store.schema import (
     rollup_today_hour,
     visit,
 )
+from footfall.store.sums import ITEM_COLUMNS, DaySums, items_of_day, scratch_tables
 from footfall.store.windows import refresh_windows
 
 FINISHED_AFTER = SESSION_TIMEOUT + LATE_WRITE_MARGIN

@@ -1,0 +1,202 @@
+"""The sums a rollup row keeps, computed once for every kind of rollup: of a whole day
+(store/rollups.py), of a part of one (store/windows.py), of the day in progress's finished
+visits (store/today.py) and of the visitors of two days (store/pairs.py).
+
+Each is filled from scratch tables of the visits concerned and of their pages and events,
+with the report's own definitions (query/metrics.py), so a rollup row holds the numbers a
+raw read of the same visits gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Index,
+    MetaData,
+    Select,
+    String,
+    Table,
+    distinct,
+    func,
+    insert,
+    literal,
+    select,
+)
+
+from footfall.query.filters import empty_value
+from footfall.query.metrics import Queries
+from footfall.query.rollups import (
+    FILTER_VALUE_MAX,
+    ITEMS,
+    VISIT_ATTRIBUTES,
+    item_source,
+    visit_columns,
+)
+from footfall.query.sql import naive_utc
+from footfall.store.schema import rollup_visit_part
+
+ITEM_COLUMNS = ["session_id", "visitor_id", "kind", "value", "count"]
+"""The columns ``items_of_day`` selects, in order."""
+
+
+def items_of_day(
+    kind: str, start: datetime, end: datetime, chosen: Callable[[Any], Any]
+) -> Select[Any]:
+    """``ITEM_COLUMNS``: the pages viewed or events sent in ``[start, end)``, per visit,
+    of the events ``chosen`` (a condition on the page view or event table)."""
+    table, column = item_source(kind)
+    return (
+        select(table.c.session_id, table.c.visitor_id, literal(kind), column, func.count())
+        .where(
+            table.c.timestamp >= naive_utc(start),
+            table.c.timestamp < naive_utc(end),
+            chosen(table),
+        )
+        .group_by(table.c.session_id, table.c.visitor_id, column)
+    )
+
+
+def single_day_scratch(
+    conn: Connection, visits: Any, elsewhere: Any, start: datetime, end: datetime
+) -> tuple[Table, Table]:
+    """Scratch tables (``scratch_tables``) filled with the ``visits`` (rows of
+    ``Queries.visits_select``) in ``[start, end)`` of the visitors not ``elsewhere`` (a
+    select of visitor ids), and the pages and events of each: what every sum of a day, or
+    of a part of one, reads."""
+    day_visit, day_item = scratch_tables(conn)
+    conn.execute(
+        insert(day_visit).from_select(
+            [c.name for c in day_visit.columns],
+            select(*(visits.c[c.name] for c in day_visit.columns)).where(
+                visits.c.visitor_id.not_in(elsewhere)
+            ),
+        )
+    )
+    for kind in ITEMS:
+        only_here = items_of_day(kind, start, end, lambda t: t.c.visitor_id.not_in(elsewhere))
+        conn.execute(insert(day_item).from_select(ITEM_COLUMNS, only_here))
+    return day_visit, day_item
+
+
+def scratch_tables(conn: Connection) -> tuple[Table, Table]:
+    """Empty temporary tables (of this connection) for the day's single-day visits and the
+    pages and events of each."""
+    scratch = MetaData()
+    day_visit = Table(
+        "footfall_day_visit",
+        scratch,
+        *(Column(c.name, c.type) for c in visit_columns(rollup_visit_part.c)),
+        Column("counted_pageviews", BigInteger),
+        Index("ix_footfall_day_visit", "session_id"),
+        prefixes=["TEMPORARY"],
+    )
+    day_item = Table(
+        "footfall_day_item",
+        scratch,
+        Column("session_id", BigInteger, nullable=False),
+        Column("visitor_id", BigInteger, nullable=False),
+        Column("kind", String(8), nullable=False),
+        Column("value", String(2000), nullable=False),
+        Column("count", BigInteger, nullable=False),
+        Index("ix_footfall_day_item", "kind", "session_id"),
+        prefixes=["TEMPORARY"],
+    )
+    for table in (day_visit, day_item):
+        table.drop(conn, checkfirst=True)  # left by a roll-up that failed on this connection
+        table.create(conn)
+    return day_visit, day_item
+
+
+class DaySums:
+    """The ``rollup_day`` rows of one day, over all of its single-day visits or over those
+    one filter selects (as ``rollup_filtered_day`` rows)."""
+
+    def __init__(self, definitions: Queries, day: date, day_visit: Table, day_item: Table):
+        self.definitions = definitions
+        self.day = day
+        self.day_visit = day_visit
+        self.day_item = day_item
+
+    def selected_by(self, name: str) -> Any:
+        """The visit rows each value of the filter ``name`` selects, with that value
+        (``filter_value``) and how many of the visit's events it matches (``matched``):
+        a page filter counts only that page's views as page views."""
+        v = self.day_visit.c
+        if name in VISIT_ATTRIBUTES:
+            return select(
+                self.day_visit,
+                func.coalesce(v[name], empty_value(name)).label("filter_value"),
+                literal(0).label("matched"),
+            ).subquery("selected")
+        item = self.day_item.alias("matches")
+        counted = item.c.count if name == "page" else v.counted_pageviews
+        columns = [c if c.name != "counted_pageviews" else counted.label(c.name) for c in v]
+        return (
+            select(*columns, item.c.value.label("filter_value"), item.c.count.label("matched"))
+            .join_from(self.day_visit, item, item.c.session_id == v.session_id)
+            .where(item.c.kind == name, func.length(item.c.value) <= FILTER_VALUE_MAX)
+            .subquery("selected")
+        )
+
+    def of(self, visits: Any, name: str | None) -> list[Select[Any]]:
+        """The rows of every dimension over ``visits``: the day's visits (``name`` None,
+        as ``rollup_day`` rows), or ``selected_by(name)`` per filter value (as
+        ``rollup_filtered_day`` rows)."""
+        by = [] if name is None else [visits.c.filter_value]
+        tail = [] if name is None else [literal(name), visits.c.filter_value]
+        rows = []
+        for attribute in ("", *VISIT_ATTRIBUTES):  # "": the whole site
+            value: Any = literal("")
+            if attribute:
+                value = func.coalesce(visits.c[attribute], empty_value(attribute))
+            sums = self.definitions.totals_select(visits).selected_columns
+            rows.append(
+                select(literal(self.day), literal(attribute), value, *sums)
+                .add_columns(literal(0), *tail)
+                .group_by(*([value] if attribute else []), *by)
+            )
+        item = self.day_item.c
+        for kind in ITEMS:
+            if kind == name:  # the filter's own page or event: only it, as it counts
+                numbers = _item_numbers(
+                    kind, func.count(distinct(visits.c.visitor_id)), func.sum(visits.c.matched)
+                )
+                rows.append(
+                    select(literal(self.day), literal(kind), visits.c.filter_value, *numbers)
+                    .add_columns(*tail)
+                    .group_by(*by)
+                )
+                continue
+            visitors = func.count(distinct(item.visitor_id))
+            numbers = _item_numbers(kind, visitors, func.sum(item.count))
+            query = (
+                select(literal(self.day), literal(kind), item.value, *numbers)
+                .add_columns(*tail)
+                .where(item.kind == kind)
+                .group_by(item.value, *by)
+            )
+            if name is not None:
+                query = query.select_from(
+                    self.day_item.join(visits, visits.c.session_id == item.session_id)
+                )
+            rows.append(query)
+        return rows
+
+
+def _item_numbers(kind: str, visitors: Any, count: Any) -> list[Any]:
+    """``rollup_day``'s numbers of a page (page views) or a custom event (events)."""
+    zero = literal(0)
+    return [
+        visitors,
+        zero,
+        count if kind == "page" else zero,
+        zero,
+        zero,
+        count if kind == "event" else zero,
+    ]
