@@ -68,7 +68,6 @@ from footfall.query.rollups import (
     TODAY_UNTIL,
     RollupState,
     Split,
-    by_bucket,
     hour_sums,
     hourly_events,
     item_rows,
@@ -437,7 +436,7 @@ class Queries:
 
     def timeseries(self, period: Period, filters: Filters) -> Timeseries:
         with self.engine.connect() as conn:
-            split = by_bucket(self._split(conn, period, filters, hourly=True))
+            split = self._split(conn, period, filters, hourly=True)
             key = ("timeseries", split, period, filters)
             rows = self.run(
                 conn,
@@ -538,15 +537,13 @@ class Queries:
         label = _one_bucket(split, period)
         if label is not None:
             # The raw rest lies in one bucket: its counts came with the list (last column).
-            sparklines = self._sparklines_combined(
-                conn, by_bucket(split), period, paths, rolled_only=True
-            )
+            sparklines = self._sparklines_combined(conn, split, period, paths, rolled_only=True)
             at = [name for name, _ in period.buckets()].index(label)
             for path, *_, raw_count in top:
                 sparklines[path][at] += int(raw_count)
             return sparklines
         try:
-            bucketed = by_bucket(self._split(conn, period, filters, hourly=True))
+            bucketed = self._split(conn, period, filters, hourly=True)
         except RawEventsPurged:
             return {}
         if bucketed is None:

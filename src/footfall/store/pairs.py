@@ -1,5 +1,5 @@
-"""Rolling up the visitors seen on two days: what keeps a report in a zone west or east of
-UTC from regrouping a tenth of its visitors' visits.
+"""Rolling up the visitors seen on two days: what keeps a report in a zone west or east of UTC
+from regrouping a tenth of its visitors' visits.
 
 A visitor id lives one UTC day (and a visit that continues past its midnight), so in UTC
 few visitors are seen on two local days. Elsewhere, the local midnight cuts every UTC day
@@ -8,19 +8,21 @@ two days, and regrouping their 2,700 visit parts a day made a 30-day page take 2
 
 Those seen on exactly two days, and on no other, add up per pair of days: once both days
 are rolled up, ``rollup_pair`` keeps ``rollup_day``'s rows (and ``rollup_filtered_day``'s)
-of those visitors over both days (``both``) and over each alone (``before``, ``after``),
-computed from their stored parts (``rollup_visit_part``, ``rollup_visitor_item``, whose
-``pair_day`` names the pair). A period then reads, for each pair, ``both`` when it holds
-the two days, the side it holds when it begins or ends between them, and the parts only
-when its other side is read from raw events (query/rollups.py). The few visitors seen on
-three days are always regrouped.
+of those visitors over both days (``both``) and over each alone (``before``, ``after``);
+and, for a chart by day with a filter, each day's part of the visits the filter selects
+over both (``before_both``, ``after_both``). They are computed from the visitors' stored
+parts (``rollup_visit_part``, ``rollup_visitor_item``, whose ``pair_day`` names the pair).
+A period then reads, for each pair, ``both`` when it holds the two days, the side it holds
+when it begins or ends between them, and the parts only when its other side is read from
+raw events (query/rollups.py). The few visitors seen on three days are always regrouped.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, literal, select
+from sqlalchemy import Connection, Select, func, insert, literal, select
 
 from footfall.query.metrics import Queries
 from footfall.query.rollups import FILTERS, Split, visits_from_parts
@@ -43,42 +45,72 @@ def roll_up_pair(conn: Connection, definitions: Queries, day: date) -> None:
     visitors = select(part.visitor_id).where(part.day == day, part.pair_day == day)
     if conn.execute(visitors.limit(1)).first() is None:
         return  # no visitor seen on both days
+    both = _scratch(conn, definitions, day, (first, day + timedelta(days=1)), "pair")
+    _insert(conn, _every_row(both), "both", day)
     for name, days, bucket_day in (
         ("before", (first, day), first),
         ("after", (day, day + timedelta(days=1)), day),
-        ("both", (first, day + timedelta(days=1)), day),
     ):
-        day_visit, day_item = scratch_tables(conn)
-        visits = visits_from_parts(Split(days, raw=())).subquery("visits")
-        conn.execute(
-            insert(day_visit).from_select(
-                [c.name for c in day_visit.columns],
-                select(*(visits.c[c.name] for c in day_visit.columns)).where(
-                    visits.c.visitor_id.in_(visitors)
-                ),
+        sums = _scratch(conn, definitions, day, days, "day")
+        _insert(conn, _every_row(sums), name, bucket_day)
+        along = [
+            query
+            for filter in FILTERS
+            for query in sums.of(
+                sums.selected_along(filter, both.selected_by(filter)), filter, BY_BUCKET
             )
+        ]
+        _insert(conn, along, f"{name}_both", bucket_day)
+        for table in (sums.day_visit, sums.day_item):
+            table.drop(conn)
+    for table in (both.day_visit, both.day_item):
+        table.drop(conn)
+
+
+BY_BUCKET = ("", "page")
+"""The dimensions a report by day or month reads: the chart's and the sparklines'."""
+
+
+def _scratch(
+    conn: Connection, definitions: Queries, day: date, days: tuple[date, date], name: str
+) -> DaySums:
+    """The sums over the visits, cut to ``days``, of the pair's visitors (scratch tables
+    ``name``), from their stored parts and items."""
+    part = rollup_visit_part.c
+    visitors = select(part.visitor_id).where(part.day == day, part.pair_day == day)
+    day_visit, day_item = scratch_tables(conn, name)
+    visits = visits_from_parts(Split(days, raw=())).subquery("visits")
+    conn.execute(
+        insert(day_visit).from_select(
+            [c.name for c in day_visit.columns],
+            select(*(visits.c[c.name] for c in day_visit.columns)).where(
+                visits.c.visitor_id.in_(visitors)
+            ),
         )
-        item = rollup_visitor_item.c
-        conn.execute(
-            insert(day_item).from_select(
-                ITEM_COLUMNS,
-                select(
-                    item.session_id, item.visitor_id, item.kind, item.value, func.sum(item.count)
-                )
-                .where(item.day >= days[0], item.day < days[1], item.pair_day == day)
-                .group_by(item.session_id, item.visitor_id, item.kind, item.value),
-            )
+    )
+    item = rollup_visitor_item.c
+    conn.execute(
+        insert(day_item).from_select(
+            ITEM_COLUMNS,
+            select(item.session_id, item.visitor_id, item.kind, item.value, func.sum(item.count))
+            .where(item.day >= days[0], item.day < days[1], item.pair_day == day)
+            .group_by(item.session_id, item.visitor_id, item.kind, item.value),
         )
-        sums = DaySums(definitions, day, day_visit, day_item)
-        tail = [literal(name), literal(bucket_day)]
-        for query in sums.of(day_visit, None):
-            conn.execute(
-                insert(rollup_pair).from_select(
-                    _COLUMNS, query.add_columns(literal(""), literal(""), *tail)
-                )
-            )
-        for filter in FILTERS:
-            for query in sums.of(sums.selected_by(filter), filter):
-                conn.execute(insert(rollup_pair).from_select(_COLUMNS, query.add_columns(*tail)))
-        day_visit.drop(conn)
-        day_item.drop(conn)
+    )
+    return DaySums(definitions, day, day_visit, day_item)
+
+
+def _every_row(sums: DaySums) -> list[Select[Any]]:
+    """Every dimension's rows over all the scratch's visits, then over those each filter
+    value selects, with the filter (``""``: none)."""
+    rows = [query.add_columns(literal(""), literal("")) for query in sums.of(sums.day_visit, None)]
+    for name in FILTERS:
+        rows += sums.of(sums.selected_by(name), name)
+    return rows
+
+
+def _insert(conn: Connection, queries: list[Select[Any]], part: str, bucket_day: date) -> None:
+    """Insert ``queries``' rows (``DaySums.of``'s, with a filter) as the pair's ``part``."""
+    tail = [literal(part), literal(bucket_day)]
+    for query in queries:
+        conn.execute(insert(rollup_pair).from_select(_COLUMNS, query.add_columns(*tail)))

@@ -58,6 +58,7 @@ from footfall.query.metrics import Queries
 from footfall.query.ranges import Period
 from footfall.query.rollups import (
     FILTERS,
+    ID_LIFETIME,
     ITEMS,
     RollupState,
     local_midnight,
@@ -84,8 +85,6 @@ log = logging.getLogger(__name__)
 
 LATE_WRITE_MARGIN = timedelta(minutes=5)
 """How late after its timestamp an event may still be committed (a slow batch)."""
-ID_LIFETIME = timedelta(hours=48)
-"""The longest a visitor id can be seen: its salt's day, then a visit that continues."""
 
 Progress = Callable[[date, date], None]
 """Called after each day rolled up with that day and the day rolling up stops before."""

@@ -208,6 +208,7 @@ rollup_visit_part = Table(
     Column("os", String(64)),
     Column("pair_day", Date),
     Index("ix_rollup_visit_part_day", "day"),
+    Index("ix_rollup_visit_part_pair", "pair_day", "day"),
 )
 """Each day's part of every visit of the few visitors seen on more than one day: kept per
 visit, so a range that joins two days counts such a visitor, and a visit that crosses
@@ -226,6 +227,7 @@ rollup_visitor_item = Table(
     Column("count", BigInteger, nullable=False),
     Column("pair_day", Date),  # as rollup_visit_part's
     Index("ix_rollup_visitor_item_day", "day"),
+    Index("ix_rollup_visitor_item_pair", "pair_day", "day"),
 )
 """The pages viewed (``page``) and custom events sent (``event``) per day and visit by the
 visitors of ``rollup_visit_part``, so their distinct count per page and event stays exact
@@ -235,7 +237,7 @@ rollup_pair = Table(
     "rollup_pair",
     metadata,
     Column("day", Date, nullable=False),
-    Column("part", String(8), nullable=False),
+    Column("part", String(16), nullable=False),
     Column("bucket_day", Date, nullable=False),
     Column("filter", String(16), nullable=False),
     Column("filter_value", String(2000), nullable=False),
@@ -243,12 +245,14 @@ rollup_pair = Table(
     Index("ix_rollup_pair", "filter", "filter_value", "dimension", "part", "day"),
 )
 """``rollup_day``'s rows (and ``rollup_filtered_day``'s, ``filter`` ``""``: none) of the
-visitors seen on two days, ``day`` and the day before, and on no other: their numbers over
-both days (``part`` ``both``), and over each alone (``before``, ``after``), for a period
-that begins or ends between them, or a chart by day. ``bucket_day``: the day a chart
-counts the row on (the first for ``before``, ``day`` otherwise). Where the visitors of
-the local days of a site in New York, say, cross UTC midnight (a tenth of them), this is
-what spares a report from regrouping their visits' parts (store/pairs.py)."""
+visitors seen on two days, ``day`` and the day before, and on no other: their numbers
+over both days (``part`` ``both``), and over each alone (``before``, ``after``), for a
+period that begins or ends between them, or a chart by day; with a filter, also each
+day's part of the visits it selects over both (``before_both``, ``after_both``: a chart
+by day). ``bucket_day``: the day a chart counts the row on (the first for ``before``,
+``day`` otherwise). Where the visitors of the local days of a site in New York, say,
+cross UTC midnight (a tenth of them), this is what spares a report from regrouping their
+visits' parts (store/pairs.py)."""
 
 rollup_window = Table(
     "rollup_window",

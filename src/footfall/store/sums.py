@@ -84,27 +84,27 @@ def single_day_scratch(
     return day_visit, day_item
 
 
-def scratch_tables(conn: Connection) -> tuple[Table, Table]:
+def scratch_tables(conn: Connection, name: str = "day") -> tuple[Table, Table]:
     """Empty temporary tables (of this connection) for the day's single-day visits and the
-    pages and events of each."""
+    pages and events of each (``name``: of another set of visits, kept beside)."""
     scratch = MetaData()
     day_visit = Table(
-        "footfall_day_visit",
+        f"footfall_{name}_visit",
         scratch,
         *(Column(c.name, c.type) for c in visit_columns(rollup_visit_part.c)),
         Column("counted_pageviews", BigInteger),
-        Index("ix_footfall_day_visit", "session_id"),
+        Index(f"ix_footfall_{name}_visit", "session_id"),
         prefixes=["TEMPORARY"],
     )
     day_item = Table(
-        "footfall_day_item",
+        f"footfall_{name}_item",
         scratch,
         Column("session_id", BigInteger, nullable=False),
         Column("visitor_id", BigInteger, nullable=False),
         Column("kind", String(8), nullable=False),
         Column("value", String(2000), nullable=False),
         Column("count", BigInteger, nullable=False),
-        Index("ix_footfall_day_item", "kind", "session_id"),
+        Index(f"ix_footfall_{name}_item", "kind", "session_id"),
         prefixes=["TEMPORARY"],
     )
     for table in (day_visit, day_item):
@@ -144,14 +144,48 @@ class DaySums:
             .subquery("selected")
         )
 
-    def of(self, visits: Any, name: str | None) -> list[Select[Any]]:
-        """The rows of every dimension over ``visits``: the day's visits (``name`` None,
-        as ``rollup_day`` rows), or ``selected_by(name)`` per filter value (as
-        ``rollup_filtered_day`` rows)."""
+    def selected_along(self, name: str, chosen: Any) -> Any:
+        """``selected_by(name)``'s rows for the visits of this scratch that ``chosen`` (the
+        ``selected_by`` of a scratch of longer visits, over two days) selects, with its
+        filter value: a chart by day counts a visit selected over two days on each day,
+        with that day's part of it (and, for a page filter, that day's views of the
+        page)."""
+        v = self.day_visit.c
+        picked = select(chosen.c.session_id, chosen.c.filter_value).distinct().subquery("picked")
+        columns: list[Any] = list(v)
+        matched: Any = literal(0)
+        if name in ITEMS:
+            item = self.day_item.alias("matches")
+            matched = func.coalesce(
+                select(func.sum(item.c.count))
+                .where(
+                    item.c.session_id == v.session_id,
+                    item.c.kind == name,
+                    item.c.value == picked.c.filter_value,
+                )
+                .scalar_subquery(),
+                0,
+            )
+            if name == "page":
+                columns = [c if c.name != "counted_pageviews" else matched.label(c.name) for c in v]
+        return (
+            select(*columns, picked.c.filter_value, matched.label("matched"))
+            .join_from(self.day_visit, picked, picked.c.session_id == v.session_id)
+            .subquery("selected")
+        )
+
+    def of(
+        self, visits: Any, name: str | None, dimensions: tuple[str, ...] | None = None
+    ) -> list[Select[Any]]:
+        """The rows of every dimension (or of those named) over ``visits``: the day's
+        visits (``name`` None, as ``rollup_day`` rows), or ``selected_by(name)`` per
+        filter value (as ``rollup_filtered_day`` rows)."""
         by = [] if name is None else [visits.c.filter_value]
         tail = [] if name is None else [literal(name), visits.c.filter_value]
         rows = []
         for attribute in ("", *VISIT_ATTRIBUTES):  # "": the whole site
+            if dimensions is not None and attribute not in dimensions:
+                continue
             value: Any = literal("")
             if attribute:
                 value = func.coalesce(visits.c[attribute], empty_value(attribute))
@@ -163,6 +197,8 @@ class DaySums:
             )
         item = self.day_item.c
         for kind in ITEMS:
+            if dimensions is not None and kind not in dimensions:
+                continue
             if kind == name:  # the filter's own page or event: only it, as it counts
                 numbers = _item_numbers(
                     kind, func.count(distinct(visits.c.visitor_id)), func.sum(visits.c.matched)

@@ -22,10 +22,11 @@ def upgrade() -> None:
     for table in ("rollup_visit_part", "rollup_visitor_item"):
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("pair_day", sa.Date))
+        op.create_index(f"ix_{table}_pair", table, ["pair_day", "day"])
     op.create_table(
         "rollup_pair",
         sa.Column("day", sa.Date, nullable=False),
-        sa.Column("part", sa.String(8), nullable=False),
+        sa.Column("part", sa.String(16), nullable=False),
         sa.Column("bucket_day", sa.Date, nullable=False),
         sa.Column("filter", sa.String(16), nullable=False),
         sa.Column("filter_value", sa.String(2000), nullable=False),
@@ -45,5 +46,6 @@ def downgrade() -> None:
     op.drop_index("ix_rollup_pair", "rollup_pair")
     op.drop_table("rollup_pair")
     for table in ("rollup_visit_part", "rollup_visitor_item"):
+        op.drop_index(f"ix_{table}_pair", table)
         with op.batch_alter_table(table) as batch:
             batch.drop_column("pair_day")
