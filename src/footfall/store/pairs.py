@@ -29,9 +29,6 @@ from footfall.query.rollups import FILTERS, Split, visits_from_parts
 from footfall.store.schema import rollup_day, rollup_pair, rollup_visit_part, rollup_visitor_item
 from footfall.store.sums import ITEM_COLUMNS, DaySums, scratch_tables
 
-PARTS = ("before", "after", "both")
-"""The parts of a pair's numbers: over its first day, its second, and both."""
-
 _COLUMNS = [*(c.name for c in rollup_day.columns), "filter", "filter_value", "part", "bucket_day"]
 """The ``rollup_pair`` columns the inserting queries select, in order: ``DaySums``'s, the
 filter (``""``: none), then the part and the day it is counted on."""
