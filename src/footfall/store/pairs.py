@@ -38,9 +38,7 @@ def roll_up_pair(conn: Connection, definitions: Queries, day: date) -> None:
     """The ``rollup_pair`` rows of the pair that ends on ``day`` (just rolled up, as the
     day before was), from the stored parts of its visitors' visits."""
     first = day - timedelta(days=1)
-    part = rollup_visit_part.c
-    visitors = select(part.visitor_id).where(part.day == day, part.pair_day == day)
-    if conn.execute(visitors.limit(1)).first() is None:
+    if conn.execute(_visitors(day).limit(1)).first() is None:
         return  # no visitor seen on both days
     both = _scratch(conn, definitions, day, (first, day + timedelta(days=1)), "pair")
     _insert(conn, _every_row(both), "both", day)
@@ -68,20 +66,24 @@ BY_BUCKET = ("", "page")
 """The dimensions a report by day or month reads: the chart's and the sparklines'."""
 
 
+def _visitors(day: date) -> Select[Any]:
+    """The ids of the visitors of the pair that ends on ``day``."""
+    part = rollup_visit_part.c
+    return select(part.visitor_id).where(part.day == day, part.pair_day == day)
+
+
 def _scratch(
     conn: Connection, definitions: Queries, day: date, days: tuple[date, date], name: str
 ) -> DaySums:
     """The sums over the visits, cut to ``days``, of the pair's visitors (scratch tables
     ``name``), from their stored parts and items."""
-    part = rollup_visit_part.c
-    visitors = select(part.visitor_id).where(part.day == day, part.pair_day == day)
     day_visit, day_item = scratch_tables(conn, name)
     visits = visits_from_parts(Split(days, raw=())).subquery("visits")
     conn.execute(
         insert(day_visit).from_select(
             [c.name for c in day_visit.columns],
             select(*(visits.c[c.name] for c in day_visit.columns)).where(
-                visits.c.visitor_id.in_(visitors)
+                visits.c.visitor_id.in_(_visitors(day))
             ),
         )
     )
