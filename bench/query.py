@@ -51,7 +51,7 @@ from footfall.store import Store
 from footfall.store.rollups import forget_today, roll_up
 from footfall.store.schema import custom_event, page_view, visit
 from footfall.store.today import refresh_today
-from footfall.store.visits import rebuild as rebuild_visits
+from footfall.store.visit_build import rebuild as rebuild_visits
 
 NOW = datetime(2026, 3, 18, 14, 0, tzinfo=UTC)
 """A Wednesday afternoon: the end of the generated traffic and the clock of the queries."""

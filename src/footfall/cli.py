@@ -180,6 +180,7 @@ def demo(
     """
     from footfall.demo import clear_events, count_pageviews, generate_demo
 
+    _upgrade(database)
     analytics = Analytics(database_url=database)
     try:
         if reset:
@@ -242,6 +243,7 @@ def _serve(
         config = Config(**options)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
+    _upgrade(database)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
     processes = f", {workers} workers" if workers > 1 else ""
@@ -358,6 +360,7 @@ def _opened(database: str, *, timezone: str | None, **options: Any) -> Iterator[
     from footfall.store import StoreUnavailable
     from footfall.store.database import create_store_engine
 
+    _upgrade(database)
     try:
         if timezone is None:
             timezone = _rollup_timezone(create_store_engine(database)) or "UTC"
@@ -374,6 +377,47 @@ def _opened(database: str, *, timezone: str | None, **options: Any) -> Iterator[
         raise click.ClickException(f"cannot reach the database: {error}") from None
     finally:
         analytics.close()
+
+
+def _upgrade(database: str) -> None:
+    """Migrate ``database`` before a command opens it, with a progress bar (on standard
+    error) for a build of the visit table from the raw events: the first start after an
+    upgrade from a footfall without one. An interrupted build resumes at the next start."""
+    import sys
+    from contextlib import ExitStack
+
+    from sqlalchemy.exc import DBAPIError
+
+    from footfall.store.database import create_store_engine
+    from footfall.store.migrate import migrate
+
+    with ExitStack() as stack:
+        bars: list[Any] = []
+
+        def progress(done: int, total: int) -> None:
+            if not bars:
+                bars.append(
+                    stack.enter_context(
+                        click.progressbar(
+                            length=total,
+                            label="Building visits from the raw events (days)",
+                            show_pos=True,
+                            file=sys.stderr,
+                        )
+                    )
+                )
+            bars[0].update(done - bars[0].pos)
+
+        try:
+            engine = create_store_engine(database)
+        except ValueError as error:
+            raise click.UsageError(str(error)) from None
+        try:
+            migrate(engine, progress=progress)
+        except DBAPIError as error:
+            raise click.ClickException(f"cannot reach the database: {error}") from None
+        finally:
+            engine.dispose()
 
 
 def _rollup_timezone(engine: Any) -> str | None:
@@ -478,6 +522,7 @@ def export(
     from footfall.store import Store
 
     start, end = _export_range(range_, from_, to)
+    _upgrade(database)
     try:
         store = Store(database)
     except ValueError as error:
@@ -540,6 +585,7 @@ def import_(file: Path, database: str) -> None:
                 rows = max(sum(1 for row in csv.reader(source) if row) - 1, 0)
         except (csv.Error, UnicodeDecodeError):
             rows = 0
+        _upgrade(database)
         try:
             store = Store(database)
         except ValueError as error:

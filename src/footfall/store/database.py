@@ -91,6 +91,17 @@ without a gap a writer waiting for the lock would never catch it between two of 
 ingestion would stall for the whole job."""
 
 
+_START_LOCK_ID = 0x666F6F74  # "foot"
+
+
+def serialise_starts(conn: Connection) -> None:
+    """Make concurrent starts (migrations, the build of the ``visit`` table) wait for each
+    other: on PostgreSQL an advisory lock held to the end of the transaction; SQLite's
+    write transactions (``write_connection``) are serialised already."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_START_LOCK_ID})")
+
+
 def write_connection(engine: Engine) -> Connection:
     """A connection for a write transaction: on SQLite its BEGIN takes the write lock at
     once (IMMEDIATE), so two writers never deadlock upgrading a read lock."""

@@ -1,4 +1,5 @@
-"""Run the versioned schema migrations (Alembic) at start-up."""
+"""Run the versioned schema migrations (Alembic) at start-up, then the data builds they
+plan (``store/visit_build.py``)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from footfall.store.database import write_connection
+from footfall.store.database import serialise_starts, write_connection
+from footfall.store.visit_build import BuildProgress, build_visits
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-_LOCK_ID = 0x666F6F74  # "foot": the PostgreSQL advisory lock serialising concurrent starts
 
 
 def alembic_config() -> Config:
@@ -20,11 +21,17 @@ def alembic_config() -> Config:
     return config
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the database up to ``revision``; safe when several workers start at once."""
+def migrate(
+    engine: Engine, revision: str = "head", *, progress: BuildProgress | None = None
+) -> None:
+    """Bring the database up to ``revision``; safe when several workers start at once.
+
+    The schema changes are one transaction; a build of the ``visit`` table from the raw
+    events that a migration planned follows, a day per transaction (resumed if an earlier
+    start was interrupted), reporting each day to ``progress``."""
     config = alembic_config()
     with write_connection(engine) as connection, connection.begin():
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+        serialise_starts(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+    build_visits(engine, progress)

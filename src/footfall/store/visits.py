@@ -15,10 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Engine, delete
-
 from footfall.ingest.event import Event
-from footfall.store.schema import visit
 
 LEAST = ("hostname", "country", "device", "browser", "os")
 """Attributes whose least value is the visit's."""
@@ -129,20 +126,17 @@ def visit_rows(
     return rounds
 
 
-def rebuild_sql() -> str:
-    """SQL that fills an empty ``visit`` table from the raw events, the same rows the
-    writer keeps (entry and exit page by time): one INSERT ... SELECT grouped by visit, run
-    by the migration that creates the table and by ``rebuild``."""
-    return f"INSERT INTO visit ({', '.join(VISIT_COLUMNS)}) {recount_sql()}"
-
-
-def recount_sql() -> str:
+def recount_sql(*, between: bool = False) -> str:
     """A SELECT of the ``visit`` rows the raw events make, in ``VISIT_COLUMNS`` order,
-    oldest first: inserted so, they lie on disk in time order, as the writer leaves them."""
+    oldest first: inserted so, they lie on disk in time order, as the writer leaves them.
+    With ``between``, of the events from ``:start`` to before ``:stop`` only: the rows of
+    the visits' parts in that time, which ``visit_upsert_suffix`` merges as the writer's."""
     events = {"source": "referrer_source"}
     attributes = ", ".join(events.get(a, a) for a in _ATTRIBUTES)
+    kept = "WHERE timestamp >= :start AND timestamp < :stop" if between else ""
+    page_kept = "AND p.timestamp >= :start AND p.timestamp < :stop" if between else ""
     first_page = (
-        "(SELECT p.path FROM page_view p WHERE p.session_id = e.session_id "
+        f"(SELECT p.path FROM page_view p WHERE p.session_id = e.session_id {page_kept} "
         "ORDER BY p.timestamp {0}, p.id {0} LIMIT 1)"
     )
     return f"""
@@ -153,25 +147,16 @@ def recount_sql() -> str:
             {", ".join(f"max(e.{events.get(a, a)})" for a in GREATEST)}
         FROM (
             SELECT session_id, visitor_id, timestamp, 1 AS is_pageview, 0 AS interaction,
-                {attributes} FROM page_view
+                {attributes} FROM page_view {kept}
             UNION ALL
             SELECT session_id, visitor_id, timestamp, 0 AS is_pageview,
                 CASE WHEN interactive THEN 1 ELSE 0 END AS interaction,
-                {attributes} FROM custom_event
+                {attributes} FROM custom_event {kept}
         ) AS e
+        WHERE true
         GROUP BY e.session_id
         ORDER BY min(e.timestamp), e.session_id
     """
-
-
-def rebuild(engine: Engine) -> None:
-    """Build the ``visit`` table again from the raw events (for data loaded around the
-    writer, such as a benchmark's)."""
-    with engine.begin() as conn:
-        conn.execute(delete(visit))
-        conn.exec_driver_sql(rebuild_sql())
-    with engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE visit")
 
 
 def _attribute(event: Event, name: str) -> Any:

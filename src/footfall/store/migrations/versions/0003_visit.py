@@ -1,8 +1,8 @@
-"""Visits kept by the writer: one row per visit, built here from the raw events.
+"""Visits kept by the writer: one row per visit, built from the raw events.
 
-The build is one INSERT ... SELECT grouped by visit (``store/visits.py``), inside the
-migration's transaction: all or nothing, in the database's own bounded memory (it sorts
-on disk).
+The migration creates the table and plans the build; ``migrate`` runs it after the
+migrations, a day of events per transaction (``store/visit_build.py``): resumable, with
+its progress shown, in memory bounded by a day's traffic.
 
 Revision ID: 0003
 Revises: 0002
@@ -12,7 +12,7 @@ Create Date: 2026-11-30
 import sqlalchemy as sa
 from alembic import op
 
-from footfall.store.visits import rebuild_sql
+from footfall.store.visit_build import plan_build, visit_build
 
 revision = "0003"
 down_revision = "0002"
@@ -45,11 +45,10 @@ def upgrade() -> None:
         sa.Column("browser", sa.String(64)),
         sa.Column("os", sa.String(64)),
     )
-    op.execute(rebuild_sql())
     op.create_index("ix_visit_last_seen", "visit", ["last_seen", "first_seen", "session_id"])
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("ANALYZE visit")  # the planner's statistics, before autovacuum gets to it
+    plan_build(op.get_bind())
 
 
 def downgrade() -> None:
     op.drop_table("visit")
+    visit_build.drop(op.get_bind(), checkfirst=True)
