@@ -243,3 +243,49 @@ def test_realtime_window_is_five_minutes(make_analytics, database_url, clock):
     assert analytics.api.get_realtime_visitors_sync().visitors == 2
     clock.now += timedelta(seconds=4)  # 12:00:02: X was 5 min 1 s ago
     assert analytics.api.get_realtime_visitors_sync().visitors == 0
+
+
+def test_event_properties_count_visitors_and_events_of_that_event_only(
+    make_analytics, database_url, clock
+):
+    """Signup's properties on Nov 18: A sends plan=pro twice (once with seats=3) and also a
+    Download with plan=team; B plan=free with trial=true; D plan=pro after viewing /pricing.
+    plan=pro: visitors A and D = 2, events 3; plan=free 1/1; seats=3 1/1; trial=true 1/1.
+    Download's plan=team is not Signup's. Filtering by Signup itself keeps every Signup;
+    by Download, A's only; by page /pricing, D's only."""
+    analytics = make_analytics(database_url)
+
+    async def run() -> None:
+        for when, who, name, path, props in [
+            ("2026-11-18 09:00", "A", "Signup", "/", {"plan": "pro", "seats": 3}),
+            ("2026-11-18 09:01", "A", "Signup", "/", {"plan": "pro"}),
+            ("2026-11-18 09:02", "A", "Download", "/", {"plan": "team"}),
+            ("2026-11-18 10:00", "B", "Signup", "/", {"plan": "free", "trial": True}),
+            ("2026-11-18 12:00", "D", "pageview", "/pricing", None),
+            ("2026-11-18 12:01", "D", "Signup", "/pricing", {"plan": "pro"}),
+        ]:
+            clock.now = utc(when)
+            await analytics.ingest(
+                {"name": name, "url": SITE + path, **({"props": props} if props else {})},
+                headers={"user-agent": BROWSER_UA},
+                peer=NETWORKS[who],
+                context=IngestContext(source="http"),
+            )
+
+    asyncio.run(run())
+
+    def signup(**filters: str) -> list[tuple[str, str, int, int]]:
+        found = analytics.api.get_event_properties_sync("Signup", **DAY, **filters)
+        return [(p.key, p.value, p.visitors, p.events) for p in found]
+
+    every = [
+        ("plan", "pro", 2, 3),
+        ("plan", "free", 1, 1),
+        ("seats", "3", 1, 1),
+        ("trial", "true", 1, 1),
+    ]
+    assert signup() == every
+    assert signup(event="Signup") == every
+    assert signup(event="Signup", page="/pricing") == [("plan", "pro", 1, 1)]
+    assert signup(event="Download") == [("plan", "pro", 1, 2), ("seats", "3", 1, 1)]
+    assert signup(page="/nowhere") == []

@@ -809,6 +809,11 @@ class Queries:
         """Each property key and value of the custom event ``name``, by visitors. Read from
         raw events only: for a period that starts before those kept, this raises
         ``RawEventsPurged`` rather than count the properties of part of it."""
+        if filters.event == name:
+            # What the dashboard asks once an event is clicked. Each event counted is in a
+            # visit with an event ``name``: the filter keeps them all, and regrouping the
+            # period's visits to apply it took a second at 1,000,000 events.
+            filters = replace(filters, event=None)
         if self.dialect == "postgresql":
             pairs = func.jsonb_each_text(cast(custom_event.c.properties, JSONB)).table_valued(
                 "key", "value"
