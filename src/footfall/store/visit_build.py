@@ -112,6 +112,8 @@ def build_visits(engine: Engine, progress: BuildProgress | None = None) -> int:
             if row is None or row.next_day > row.last_event:
                 visit_build.drop(conn)
                 conn.exec_driver_sql("ANALYZE visit")  # the planner's statistics, now
+                if built:
+                    log.info("built the visit table: %d days", built)
                 break
             if built == 0:
                 log.info(
