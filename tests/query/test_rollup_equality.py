@@ -36,7 +36,7 @@ from footfall.query.filters import DIRECT, UNKNOWN, Filters
 from footfall.query.metrics import BREAKDOWNS, Queries, shared_selections
 from footfall.query.ranges import Period
 from footfall.store.retention import purge
-from footfall.store.rollups import final_at, rebuild, roll_up
+from footfall.store.rollups import final_at, rebuild, roll_up, seal_at
 from footfall.store.schema import (
     ROLLUP_TABLES,
     TODAY_TABLES,
@@ -47,6 +47,7 @@ from footfall.store.schema import (
     rollup_pair,
     rollup_state,
     rollup_today,
+    rollup_visit_part,
     rollup_window,
 )
 from footfall.store.schema import visit as visit_table
@@ -149,7 +150,7 @@ NEAR = tuple(
     timedelta(**delta)
     for delta in ({"microseconds": -1}, {}, {"seconds": 1}, {"minutes": 10}, {"hours": 2})
 )
-"""How long after a day becomes final a roll-up during the traffic runs."""
+"""How long after a day is rolled up, or becomes final, a roll-up during the traffic runs."""
 gaps = st.one_of(
     st.just(timedelta(0)),  # sent at the same time: written in one batch
     st.integers(0, 45 * 60_000).map(lambda ms: timedelta(milliseconds=ms)),
@@ -230,12 +231,14 @@ def traffic(
     days = draw(st.integers(*days_between))
     visit_list = draw(st.lists(visits(days, anchors), min_size=2, max_size=max_visits))
     events = schedule(visit_list, first_day, ZoneInfo(zone))
+    # Around when a day is rolled up (pending visitors kept) and when it is final (settled).
+    moments = st.tuples(
+        st.sampled_from((seal_at, final_at)), st.integers(-1, days), st.sampled_from(NEAR)
+    )
     roll_ups_during = tuple(
         sorted(
-            final_at(first_day + timedelta(days=day), ZoneInfo(zone)) + delta
-            for day, delta in draw(
-                st.lists(st.tuples(st.integers(-1, days), st.sampled_from(NEAR)), max_size=3)
-            )
+            when(first_day + timedelta(days=day), ZoneInfo(zone)) + delta
+            for when, day, delta in draw(st.lists(moments, max_size=3))
         )
     )
     wait = draw(
@@ -869,6 +872,96 @@ def test_two_roll_ups_with_traffic_between(database_url):
         in_steps = rollup_contents(engine)
         rebuild(engine)
         assert roll_up(engine, timezone=zone, now=clock()) == 3
+        assert rollup_contents(engine) == in_steps
+    finally:
+        analytics.close()
+
+
+def test_a_day_is_rolled_up_at_its_end_and_its_last_visitors_settled_later(database_url):
+    """New York, the 17th: C at 12:00 (its id expires at 19:35), A at 20:00 and B at 21:00
+    (00:00 UTC had passed: their ids live until 19:35 on the 18th). Rolled up at 00:35 on
+    the 18th with A and B pending; B comes back at 10:00 (the same id: one visitor on two
+    days); at 19:35 A is settled into the 17th's rows and B paired with the 18th. Equal to
+    the reference at every step, and to one roll-up at the end."""
+    zone = "America/New_York"
+    the_17th, the_18th = date(2026, 11, 17), date(2026, 11, 18)
+    part = rollup_visit_part.c
+    clock = ManualClock(local("2026-11-17 12:00"))
+    analytics = open_site(database_url, zone, clock)
+
+    def stored() -> tuple[set[tuple[Any, ...]], list[tuple[int, int]]]:
+        with engine.connect() as conn:
+            parts = conn.execute(sa.select(part.day, part.pair_day, part.pending)).all()
+            site = conn.execute(
+                sa.select(rollup_day.c.visitors, rollup_day.c.pageviews).where(
+                    rollup_day.c.dimension == "", rollup_day.c.day == the_17th
+                )
+            ).all()
+        return {tuple(p) for p in parts}, [tuple(s) for s in site]
+
+    def read(first: str, last: str) -> tuple[int, int, int]:
+        rolled = Queries(engine, timezone=zone, clock=clock, rollups=True)
+        stats = rolled.dashboard_stats(rolled.period(None, first, last), Filters())
+        return stats.visitors.value, stats.visits.value, stats.pageviews.value
+
+    try:
+        engine = analytics.store.engine
+        send_all(
+            analytics,
+            clock,
+            (
+                page("2026-11-17 12:00", 12, "/docs"),
+                page("2026-11-17 20:00", 10),
+                page("2026-11-17 21:00", 11),
+            ),
+        )
+        clock.now = seal_at(the_17th, NEW_YORK)
+        assert clock.now == local("2026-11-18 00:35")
+        assert roll_up(engine, timezone=zone, now=clock()) == 1
+        # A and B: a part each, pending; C alone in the day's rows.
+        assert stored() == ({(the_17th, None, True)}, [(1, 1)])
+        assert read("2026-11-17", "2026-11-17") == (3, 3, 3)
+        compare_everything(engine, zone, clock, ALL_RANGES)
+
+        send_all(analytics, clock, (page("2026-11-18 10:00", 11, "/pricing"),))
+        assert roll_up(engine, timezone=zone, now=clock()) == 0
+        assert read("2026-11-17", "2026-11-18") == (3, 4, 4)
+        compare_everything(engine, zone, clock, ALL_RANGES)
+        # The last 24 hours at 19:10 and 20:10 begin on the 17th, after A's and B's first
+        # views: their windows of the 17th are built without A and B, kept as parts.
+        clock.now = local("2026-11-18 19:10")
+        refresh_today(engine, timezone=zone, now=clock())
+        compare_everything(engine, zone, clock, ALL_RANGES)
+
+        clock.now = final_at(the_17th, NEW_YORK)
+        assert clock.now == local("2026-11-18 19:35")
+        assert roll_up(engine, timezone=zone, now=clock()) == 0
+        # A settled into the 17th's one row; B's part waits for its pair. The 17th's
+        # windows, built without A, are gone until the next refresh.
+        assert stored() == ({(the_17th, the_18th, False)}, [(2, 2)])
+        assert read("2026-11-17", "2026-11-17") == (3, 3, 3)
+        compare_everything(engine, zone, clock, ALL_RANGES)
+        refresh_today(engine, timezone=zone, now=clock())
+        compare_everything(engine, zone, clock, ALL_RANGES)
+
+        clock.now = seal_at(the_18th, NEW_YORK)
+        assert roll_up(engine, timezone=zone, now=clock()) == 1
+        p = rollup_pair.c
+        with engine.connect() as conn:
+            both = conn.execute(
+                sa.select(p.visitors, p.visits, p.pageviews).where(
+                    p.dimension == "", p.filter == "", p.part == "both"
+                )
+            ).all()
+        assert both == [(1, 2, 2)]  # B: two visits, one view each
+        assert read("2026-11-17", "2026-11-18") == (3, 4, 4)
+        compare_everything(engine, zone, clock, ALL_RANGES)
+
+        refresh_today(engine, timezone=zone, now=clock())
+        in_steps = rollup_contents(engine)
+        rebuild(engine)
+        assert roll_up(engine, timezone=zone, now=clock()) == 2
+        refresh_today(engine, timezone=zone, now=clock())
         assert rollup_contents(engine) == in_steps
     finally:
         analytics.close()

@@ -25,7 +25,7 @@ from footfall.query.metrics import Queries
 from footfall.query.ranges import InvalidQuery
 from footfall.store import Store
 from footfall.store.retention import purge
-from footfall.store.rollups import final_at, roll_up
+from footfall.store.rollups import final_at, roll_up, seal_at
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -68,6 +68,21 @@ def test_a_day_is_final_35_minutes_after_the_salt_day_that_ends_last():
     assert final_at(date(2026, 11, 19), ZoneInfo("Asia/Kolkata")) == datetime(
         2026, 11, 20, 0, 35, tzinfo=UTC
     )
+
+
+def test_a_day_is_rolled_up_once_over_where_its_last_utc_midnight_is_late_in_it():
+    """``seal_at``: New York's 19th ends at 05:00 UTC on the 20th; its last UTC midnight
+    (19:00 local) is 5 hours before: rolled up at 05:35 UTC, 19 hours before it is final.
+    Kolkata's last UTC midnight is at 05:30 local, 18.5 hours before the day ends: it waits
+    until final. In UTC both are the same moment."""
+    new_york, kolkata, utc = (ZoneInfo(z) for z in ("America/New_York", "Asia/Kolkata", "UTC"))
+    day = date(2026, 11, 19)
+    assert seal_at(day, new_york) == datetime(2026, 11, 20, 5, 35, tzinfo=UTC)
+    assert seal_at(day, kolkata) == final_at(day, kolkata)
+    assert seal_at(day, utc) == final_at(day, utc) == datetime(2026, 11, 20, 0, 35, tzinfo=UTC)
+    # Honolulu (UTC-10): the last UTC midnight is at 14:00 local, 10 hours before the end.
+    honolulu = ZoneInfo("Pacific/Honolulu")
+    assert seal_at(day, honolulu) == datetime(2026, 11, 20, 10, 35, tzinfo=UTC)
 
 
 def test_only_final_days_are_rolled_up(store):

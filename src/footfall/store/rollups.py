@@ -17,11 +17,17 @@ continues under yesterday's id while it lasts, so an id appears within 48 hours.
 of the first kind add up across days; the second kind are few, and query/rollups.py
 regroups them with the raw events of the days not rolled up yet.
 
-When a day is final: its events are written once it is over; its visitors can no longer
-appear elsewhere once the salt day they were counted under has ended and the 30 minutes in
-which a visit may still continue have passed, plus a margin for slow writers. That is at
-most 24 h 35 min after the local day ends, so reports regroup raw events for today and at
-most yesterday.
+When a day is rolled up: its events are written once it is over, plus the 30 minutes in
+which a visit may still continue and a margin for slow writers (``seal_at``: 00:35 local).
+Its visitors can no longer appear elsewhere once the salt day they were counted under has
+ended, plus the same 35 minutes (``final_at``). In UTC that is the same moment. West of
+UTC the last salt day of a local day ends up to a day later (in New York at 19:35 the next
+day), and east of it the first visitors' ids may still be in use: the visitors first seen
+after the day's last UTC midnight are kept as visit parts, ``pending``, like the visitors
+of two days, and settled once the day is final (``_settle``): one seen on no other day is
+added to the day's rows, as if it had been counted at once; the others keep their parts.
+So a report reads raw events for today only (and yesterday until 00:35), and regroups
+yesterday's last visitors until the evening.
 """
 
 from __future__ import annotations
@@ -30,10 +36,12 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from time import sleep
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Connection,
     Date,
@@ -42,11 +50,14 @@ from sqlalchemy import (
     Table,
     case,
     delete,
+    exists,
+    false,
     func,
     insert,
     literal,
     null,
     select,
+    true,
     union,
     union_all,
     update,
@@ -60,10 +71,13 @@ from footfall.query.rollups import (
     FILTERS,
     ID_LIFETIME,
     ITEMS,
+    ROLLUP_SUMS,
     RollupState,
+    Split,
     local_midnight,
     read_state,
     visit_columns,
+    visits_from_parts,
 )
 from footfall.query.sql import naive_utc
 from footfall.store.database import SQLITE_PAUSE, write_connection
@@ -75,11 +89,19 @@ from footfall.store.schema import (
     page_view,
     rollup_day,
     rollup_filtered_day,
+    rollup_hour,
     rollup_state,
     rollup_visit_part,
     rollup_visitor_item,
+    rollup_window,
 )
-from footfall.store.sums import ITEM_COLUMNS, DaySums, items_of_day, single_day_scratch
+from footfall.store.sums import (
+    ITEM_COLUMNS,
+    DaySums,
+    items_of_day,
+    scratch_tables,
+    single_day_scratch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +114,45 @@ Progress = Callable[[date, date], None]
 
 def final_at(day: date, zone: ZoneInfo) -> datetime:
     """When ``day`` (local) can no longer change: the end of the last UTC salt day that
-    overlaps it, plus the time a visit may continue past that midnight, plus a margin."""
+    overlaps it, plus the time a visit may continue past that midnight, plus a margin.
+    Its pending visitors (``seal_at``) are settled then."""
+    return _last_salt_day_end(day, zone) + SESSION_TIMEOUT + LATE_WRITE_MARGIN
+
+
+def seal_at(day: date, zone: ZoneInfo) -> datetime:
+    """When ``day`` (local) is rolled up. Where its last UTC midnight falls in its second
+    half (the Americas, the Pacific), as soon as it is over and its events are written
+    (its end, plus the time a visit may continue, plus a margin), up to a day before
+    ``final_at``: the visitors first seen after that midnight may still come back under the
+    same id, so they are kept pending until then. Elsewhere most of the day's visitors
+    would be pending, so it waits until it is final: at most 12 hours more."""
+    end = local_midnight(day + timedelta(days=1), zone)
+    last_midnight = _last_salt_day_end(day, zone) - timedelta(days=1)
+    if end - last_midnight > EARLY_SEAL_WITHIN:
+        return final_at(day, zone)
+    return end + SESSION_TIMEOUT + LATE_WRITE_MARGIN
+
+
+EARLY_SEAL_WITHIN = timedelta(hours=12)
+"""A day is rolled up before it is final if its last UTC midnight is at most this long
+before its end: its pending visitors are then those of that part of the day at most."""
+
+
+def _last_salt_day_end(day: date, zone: ZoneInfo) -> datetime:
+    """The end of the last UTC day that overlaps the local ``day``."""
     end = local_midnight(day + timedelta(days=1), zone)
     salt_day_end = datetime.combine(end.date(), time(), tzinfo=UTC)
     if salt_day_end < end:
         salt_day_end += timedelta(days=1)
-    return salt_day_end + SESSION_TIMEOUT + LATE_WRITE_MARGIN
+    return salt_day_end
+
+
+def _pending_from(day: date, zone: ZoneInfo) -> datetime | None:
+    """The last UTC midnight within ``day``, if ids first used after it outlive the day's
+    roll-up (``seal_at``): a visitor first seen from then on is pending. None in UTC."""
+    end = local_midnight(day + timedelta(days=1), zone)
+    salt_day_end = _last_salt_day_end(day, zone)
+    return salt_day_end - timedelta(days=1) if salt_day_end > end else None
 
 
 def roll_up(
@@ -108,24 +163,27 @@ def roll_up(
     progress: Progress | None = None,
     stop: Callable[[], bool] | None = None,
 ) -> int:
-    """Roll up every local day of ``timezone`` that is final at ``now``, oldest first, one
-    transaction per day (so an interrupted run resumes where it stopped). Rollups kept for
-    another time zone are rebuilt. Returns the number of days rolled up."""
+    """Roll up every local day of ``timezone`` that is over at ``now`` (``seal_at``),
+    oldest first, one transaction per day (so an interrupted run resumes where it
+    stopped), settling the pending visitors of the last one once it is final. Rollups kept
+    for another time zone are rebuilt. Returns the number of days rolled up."""
     zone = ZoneInfo(timezone)
     done = 0
     while stop is None or not stop():
         with write_connection(engine) as conn, conn.begin():
             state = _lock_state(conn, timezone, now)
             day = state.sealed_until
-            if final_at(day, zone) > now:
+            if day > state.first_day and not _settle(conn, day - _DAY, zone, now):
+                break  # the day before has visitors whose ids have not expired yet
+            if seal_at(day, zone) > now:
                 break
-            _roll_up_day(conn, day, zone)
+            _roll_up_day(conn, day, zone, now)
             conn.execute(update(rollup_state).values(sealed_until=day + timedelta(days=1)))
         done += 1
         if engine.dialect.name == "sqlite":
             sleep(SQLITE_PAUSE)  # the lock is not fair: let a waiting writer in
         if progress is not None:
-            progress(day, _last_final_day(zone, now) + timedelta(days=1))
+            progress(day, _last_sealed_day(zone, now) + timedelta(days=1))
     if done and engine.dialect.name == "postgresql":
         # The planner's statistics now, not when autovacuum gets to it: estimated at a row
         # or two, a day's visit parts were joined by nested loops (seconds, not ms).
@@ -185,7 +243,7 @@ def local_day(moment: datetime, zone: ZoneInfo) -> date:
 # -- one day ---------------------------------------------------------------------------------
 
 
-def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo) -> None:
+def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo, now: datetime) -> None:
     start, end = local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone)
     period = Period("custom", start, end, "day", zone)
     definitions = Queries(conn.engine, timezone=zone.key, clock=lambda: end, rollups=False)
@@ -196,13 +254,13 @@ def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo) -> None:
     visits = definitions.visits_select(period, Filters()).subquery("visits")
     # The visitors of the day also seen on another day keep their visits' parts, and
     # their pages and events, with the pair of days they belong to if there is one.
-    seen = _seen_elsewhere(conn, day, zone)
+    seen = _seen_elsewhere(conn, day, zone, now)
     elsewhere = select(seen.c.visitor_id)
     parts = visit_columns(visits.c)
     conn.execute(
         insert(rollup_visit_part).from_select(
-            ["day", *(c.name for c in parts), "pair_day"],
-            select(literal(day), *parts, seen.c.pair_day).join_from(
+            ["day", *(c.name for c in parts), "pair_day", "pending"],
+            select(literal(day), *parts, seen.c.pair_day, seen.c.pending).join_from(
                 visits, seen, seen.c.visitor_id == visits.c.visitor_id
             ),
         )
@@ -234,15 +292,129 @@ def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo) -> None:
     roll_up_pair(conn, definitions, day)
 
 
+def _settle(conn: Connection, day: date, zone: ZoneInfo, now: datetime) -> bool:
+    """Settle the pending visitors of ``day`` (rolled up) once their ids have expired
+    (``final_at``), before the next day is rolled up. One seen on no other day is added to
+    the day's rows as the roll-up would have added it, and its parts and items deleted
+    (with the day's windows, built without it); the others become ordinary parts, paired
+    with the next day if seen on that one only. Returns whether none is left pending."""
+    part, item = rollup_visit_part.c, rollup_visitor_item.c
+    pending = select(part.visitor_id).where(part.day == day, part.pending)
+    if conn.execute(pending.limit(1)).first() is None:
+        return True
+    if final_at(day, zone) > now:
+        return False
+    start, end = local_midnight(day, zone), local_midnight(day + _DAY, zone)
+    after = local_midnight(day + 2 * _DAY, zone)
+    outside = union_all(
+        *(
+            select(t.c.visitor_id, t.c.timestamp).where(
+                (
+                    (t.c.timestamp >= naive_utc(start - ID_LIFETIME))
+                    & (t.c.timestamp < naive_utc(start))
+                )
+                | (
+                    (t.c.timestamp >= naive_utc(end))
+                    & (t.c.timestamp < naive_utc(end + ID_LIFETIME))
+                ),
+                t.c.visitor_id.in_(pending),
+            )
+            for t in (page_view, custom_event)
+        )
+    ).subquery("outside")
+    first, last = func.min(outside.c.timestamp), func.max(outside.c.timestamp)
+    next_day_only = (first >= naive_utc(end)) & (last < naive_utc(after))
+    elsewhere = _scratch_ids(conn, "elsewhere", Column("pair_day", Date))
+    conn.execute(
+        insert(elsewhere).from_select(
+            ["visitor_id", "pair_day"],
+            select(
+                outside.c.visitor_id,
+                case((next_day_only, literal(day + _DAY, Date)), else_=null()),
+            ).group_by(outside.c.visitor_id),
+        )
+    )
+    for table in (rollup_visit_part, rollup_visitor_item):
+        paired = (
+            select(elsewhere.c.pair_day)
+            .where(elsewhere.c.visitor_id == table.c.visitor_id)
+            .scalar_subquery()
+        )
+        conn.execute(
+            update(table)
+            .where(table.c.day == day, table.c.visitor_id.in_(select(elsewhere.c.visitor_id)))
+            .values(pair_day=paired, **({"pending": False} if table is rollup_visit_part else {}))
+        )
+
+    # The visitors seen on this day only: their parts are their whole visits.
+    single = select(part.visitor_id).where(part.day == day, part.pending)
+    definitions = Queries(conn.engine, timezone=zone.key, clock=lambda: end, rollups=False)
+    day_visit, day_item = scratch_tables(conn, "settled")
+    visits = visits_from_parts(Split((day, day + _DAY), raw=())).subquery("visits")
+    conn.execute(
+        insert(day_visit).from_select(
+            [c.name for c in day_visit.columns],
+            select(*(visits.c[c.name] for c in day_visit.columns)).where(
+                visits.c.visitor_id.in_(single)
+            ),
+        )
+    )
+    conn.execute(
+        insert(day_item).from_select(
+            ITEM_COLUMNS,
+            select(item.session_id, item.visitor_id, item.kind, item.value, func.sum(item.count))
+            .where(item.day == day, item.visitor_id.in_(single))
+            .group_by(item.session_id, item.visitor_id, item.kind, item.value),
+        )
+    )
+    sums = DaySums(definitions, day, day_visit, day_item)
+    _add_rows(conn, rollup_day, _ROLLUP_DAY_COLUMNS, sums.of(day_visit, None))
+    filtered = [q for name in FILTERS for q in sums.of(sums.selected_by(name), name)]
+    _add_rows(conn, rollup_filtered_day, _ROLLUP_FILTERED_COLUMNS, filtered)
+    conn.execute(delete(rollup_visitor_item).where(item.day == day, item.visitor_id.in_(single)))
+    conn.execute(delete(rollup_visit_part).where(part.day == day, part.pending))
+    for table in (rollup_window, rollup_hour):
+        conn.execute(delete(table).where(table.c.day == day))
+    for table in (day_visit, day_item, elsewhere):
+        table.drop(conn)
+    return True
+
+
+def _add_rows(conn: Connection, table: Table, columns: list[str], queries: list[Any]) -> None:
+    """Add the rows of ``queries`` (of ``columns``) to ``table``: their sums to those of
+    the row with the same day, dimension, value (and filter), a new row where there is
+    none. So a day settled in steps holds the rows one roll-up of it would."""
+    added = Table(
+        "footfall_added",
+        MetaData(),
+        *(Column(c, table.c[c].type) for c in columns),
+        prefixes=["TEMPORARY"],
+    )
+    added.drop(conn, checkfirst=True)
+    added.create(conn)
+    for query in queries:
+        conn.execute(insert(added).from_select(columns, query))
+    a, t = added.c, table.c
+    same = [t[c] == a[c] for c in columns if c not in ROLLUP_SUMS]
+    conn.execute(update(table).where(*same).values({c: t[c] + a[c] for c in ROLLUP_SUMS}))
+    conn.execute(
+        insert(table).from_select(
+            columns, select(*(a[c] for c in columns)).where(~exists().where(*same))
+        )
+    )
+    added.drop(conn)
+
+
 _ROLLUP_DAY_COLUMNS = [c.name for c in rollup_day.columns]
 _ROLLUP_FILTERED_COLUMNS = [*_ROLLUP_DAY_COLUMNS, "filter", "filter_value"]
 
 
-def _seen_elsewhere(conn: Connection, day: date, zone: ZoneInfo) -> Table:
+def _seen_elsewhere(conn: Connection, day: date, zone: ZoneInfo, now: datetime) -> Table:
     """A scratch table of the visitors with an event on ``day`` and one on another day
     (within the life of an id), each with its ``pair_day``: the later of the two days it
     was seen on, if two adjacent ones and no other, and if the day before (when that is
-    the other) gave it the same pair; else None."""
+    the other) gave it the same pair; else None. With them, unless the day is final at
+    ``now``, its pending visitors (``_add_pending``)."""
     before, start = local_midnight(day - timedelta(days=1), zone), local_midnight(day, zone)
     end, after = (local_midnight(day + timedelta(days=n), zone) for n in (1, 2))
     inside = union(
@@ -270,19 +442,13 @@ def _seen_elsewhere(conn: Connection, day: date, zone: ZoneInfo) -> Table:
         ((first >= naive_utc(end)) & (last < naive_utc(after)), literal(day + _DAY, Date)),
         else_=null(),
     )
-    seen = Table(
-        "footfall_seen_elsewhere",
-        MetaData(),
-        Column("visitor_id", BigInteger, primary_key=True, autoincrement=False),
-        Column("pair_day", Date),
-        prefixes=["TEMPORARY"],
+    seen = _scratch_ids(
+        conn, "seen_elsewhere", Column("pair_day", Date), Column("pending", Boolean)
     )
-    seen.drop(conn, checkfirst=True)  # left by a roll-up that failed on this connection
-    seen.create(conn)
     conn.execute(
         insert(seen).from_select(
-            ["visitor_id", "pair_day"],
-            select(outside.c.visitor_id, pair_day).group_by(outside.c.visitor_id),
+            ["visitor_id", "pair_day", "pending"],
+            select(outside.c.visitor_id, pair_day, false()).group_by(outside.c.visitor_id),
         )
     )
     # A pair with a day rolled up before pairs were kept (or whose visitor was not paired
@@ -298,7 +464,65 @@ def _seen_elsewhere(conn: Connection, day: date, zone: ZoneInfo) -> Table:
         )
         .values(pair_day=None)
     )
+    since = _pending_from(day, zone)
+    if since is not None and final_at(day, zone) > now:  # else every id has expired
+        _add_pending(conn, seen, since, end)
     return seen
+
+
+def _add_pending(conn: Connection, seen: Table, since: datetime, end: datetime) -> None:
+    """Mark the visitors first seen between ``since`` (the day's last UTC midnight) and
+    ``end`` as pending in ``seen``: their ids may still be used after the roll-up, so
+    they are kept as visit parts (with no pair yet) until ``_settle``."""
+    recent = union(
+        *(
+            select(t.c.visitor_id).where(
+                t.c.timestamp >= naive_utc(since), t.c.timestamp < naive_utc(end)
+            )
+            for t in (page_view, custom_event)
+        )
+    ).subquery("recent")
+    earlier = union_all(
+        *(
+            select(t.c.visitor_id).where(
+                t.c.timestamp >= naive_utc(since - ID_LIFETIME),
+                t.c.timestamp < naive_utc(since),
+                t.c.visitor_id.in_(select(recent.c.visitor_id)),
+            )
+            for t in (page_view, custom_event)
+        )
+    )
+    pending = _scratch_ids(conn, "pending")
+    conn.execute(
+        insert(pending).from_select(
+            ["visitor_id"], select(recent.c.visitor_id).where(recent.c.visitor_id.not_in(earlier))
+        )
+    )
+    ids = select(pending.c.visitor_id)
+    conn.execute(update(seen).where(seen.c.visitor_id.in_(ids)).values(pending=True, pair_day=None))
+    conn.execute(
+        insert(seen).from_select(
+            ["visitor_id", "pair_day", "pending"],
+            select(pending.c.visitor_id, null(), true()).where(
+                pending.c.visitor_id.not_in(select(seen.c.visitor_id))
+            ),
+        )
+    )
+    pending.drop(conn)
+
+
+def _scratch_ids(conn: Connection, name: str, *columns: Column[Any]) -> Table:
+    """An empty temporary table (of this connection) of visitor ids, with ``columns``."""
+    table = Table(
+        f"footfall_{name}",
+        MetaData(),
+        Column("visitor_id", BigInteger, primary_key=True, autoincrement=False),
+        *columns,
+        prefixes=["TEMPORARY"],
+    )
+    table.drop(conn, checkfirst=True)  # left by a roll-up that failed on this connection
+    table.create(conn)
+    return table
 
 
 _DAY = timedelta(days=1)
@@ -358,8 +582,8 @@ def _first_event(conn: Connection) -> datetime | None:
     return min((e for e in earliest if e is not None), default=None)
 
 
-def _last_final_day(zone: ZoneInfo, now: datetime) -> date:
+def _last_sealed_day(zone: ZoneInfo, now: datetime) -> date:
     day = local_day(now, zone)
-    while final_at(day, zone) > now:
+    while seal_at(day, zone) > now:
         day -= timedelta(days=1)
     return day

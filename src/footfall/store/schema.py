@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -207,6 +208,7 @@ rollup_visit_part = Table(
     Column("browser", String(64)),
     Column("os", String(64)),
     Column("pair_day", Date),
+    Column("pending", Boolean, nullable=False, server_default=false()),
     Index("ix_rollup_visit_part_day", "day"),
     Index("ix_rollup_visit_part_pair", "pair_day", "day"),
 )
@@ -214,7 +216,8 @@ rollup_visit_part = Table(
 visit, so a range that joins two days counts such a visitor, and a visit that crosses
 midnight, once. ``pair_day``: for a visitor seen on exactly two (adjacent) days, the
 second of them, whose ``rollup_pair`` rows hold that visitor's numbers (None: seen on
-three days, or rolled up before 0007)."""
+three days, or rolled up before 0007). ``pending``: a visitor whose id had not expired
+when the day was rolled up, kept here until it has (store/rollups.py)."""
 
 rollup_visitor_item = Table(
     "rollup_visitor_item",
