@@ -17,6 +17,7 @@ from footfall.analytics import Analytics
 from footfall.config import Config
 
 DEMO_DATABASE = "sqlite:///footfall-demo.db"
+VISITS_LABEL = "Building visits from the raw events (days)"
 
 
 def _server_options(func: Callable[..., None]) -> Callable[..., None]:
@@ -327,16 +328,37 @@ def purge(database: str, retention_days: int, timezone: str | None) -> None:
 @_database_option
 @_timezone_option
 @click.option("--rebuild", is_flag=True, help="Drop every rollup first and build them all again.")
-def rollup(database: str, timezone: str | None, rebuild: bool) -> None:
+@click.option(
+    "--visits",
+    is_flag=True,
+    help="With --rebuild, build the visit table again from the raw events first. Stop "
+    "every footfall writing to the database before: its events would count twice.",
+)
+def rollup(database: str, timezone: str | None, rebuild: bool, visits: bool) -> None:
     """Roll up every day that is over (the server does it hourly by itself).
 
     Reports read these per-day numbers for whole days; run this after upgrading a large
     database, or with --rebuild after changing the time zone of the reports. An interrupted
     run resumes where it stopped.
     """
-    from footfall.store import rollups
+    import sys
 
+    from footfall.store import rollups
+    from footfall.store.visit_build import rebuild as rebuild_visits
+
+    if visits and not rebuild:
+        raise click.UsageError("--visits goes with --rebuild")
     with _opened(database, timezone=timezone) as analytics:
+        if visits:
+            with click.progressbar(
+                length=0, label=VISITS_LABEL, show_pos=True, file=sys.stderr
+            ) as built:
+
+                def days_built(done: int, total: int) -> None:
+                    built.length = total
+                    built.update(done - built.pos)
+
+                rebuild_visits(analytics.store.engine, days_built)
         if rebuild:
             rollups.rebuild(analytics.store.engine)
         with click.progressbar(length=0, label="Rolling up days", show_pos=True) as bar:
@@ -400,7 +422,7 @@ def _upgrade(database: str) -> None:
                     stack.enter_context(
                         click.progressbar(
                             length=total,
-                            label="Building visits from the raw events (days)",
+                            label=VISITS_LABEL,
                             show_pos=True,
                             file=sys.stderr,
                         )

@@ -4,7 +4,7 @@ the rows the writer would have kept, a day per transaction, resumable, shown as 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -141,4 +141,40 @@ def test_a_command_shows_the_build_as_it_runs(database_url):
     assert "Building visits" not in result.stdout
     assert result.stdout.count("\n") == 1 + 6  # the header and the six events
     assert _visits(engine) == EXPECTED
+    engine.dispose()
+
+
+def test_footfall_rollup_rebuild_visits_builds_them_again_on_demand(database_url):
+    """A visit row made wrong by hand: ``footfall rollup --rebuild --visits`` builds the
+    table again from the raw events (two views of session 20, two days ago)."""
+    from click.testing import CliRunner
+
+    from footfall.cli import main
+
+    day = datetime.combine(datetime.now(UTC).date() - timedelta(days=2), datetime.min.time())
+    engine = create_store_engine(database_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        for minute, path in ((0, "/x"), (10, "/y")):
+            at = day + timedelta(hours=10, minutes=minute)
+            values = {"path": path, "source": None, "country": "US", "v": 5, "s": 20}
+            conn.execute(PAGE_VIEW, {"ts": at, **values})
+        conn.execute(sa.text("UPDATE visit SET pageviews = 99"))  # none: raw inserts
+        conn.execute(
+            sa.text(
+                "INSERT INTO visit (session_id, visitor_id, first_seen, last_seen, pageviews, "
+                "interactions, events) VALUES (77, 7, :at, :at, 99, 0, 0)"
+            ),
+            {"at": day},
+        )
+    runner = CliRunner()
+    refused = runner.invoke(main, ["rollup", "--database", database_url, "--visits"])
+    assert refused.exit_code == 2 and "--visits goes with --rebuild" in refused.output
+    result = runner.invoke(
+        main, ["rollup", "--database", database_url, "--timezone", "UTC", "--rebuild", "--visits"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Building visits from the raw events (days)" in result.stderr
+    first, last = (str(day + timedelta(hours=10, minutes=m)) for m in (0, 10))
+    assert _visits(engine) == {(20, 5, first, last, 2, 0, 0, "/x", "/y", None, "US")}
     engine.dispose()
