@@ -22,12 +22,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, insert, literal, select
+from sqlalchemy import Connection, Select, insert, literal, select
 
 from footfall.query.metrics import Queries
-from footfall.query.rollups import FILTERS, Split, visits_from_parts
+from footfall.query.rollups import FILTERS
 from footfall.store.schema import rollup_day, rollup_pair, rollup_visit_part, rollup_visitor_item
-from footfall.store.sums import ITEM_COLUMNS, DaySums, scratch_tables
+from footfall.store.sums import DaySums, sums_of_parts
 
 _COLUMNS = [*(c.name for c in rollup_day.columns), "filter", "filter_value", "part", "bucket_day"]
 """The ``rollup_pair`` columns the inserting queries select, in order: ``DaySums``'s, the
@@ -77,26 +77,8 @@ def _scratch(
 ) -> DaySums:
     """The sums over the visits, cut to ``days``, of the pair's visitors (scratch tables
     ``name``), from their stored parts and items."""
-    day_visit, day_item = scratch_tables(conn, name)
-    visits = visits_from_parts(Split(days, raw=())).subquery("visits")
-    conn.execute(
-        insert(day_visit).from_select(
-            [c.name for c in day_visit.columns],
-            select(*(visits.c[c.name] for c in day_visit.columns)).where(
-                visits.c.visitor_id.in_(_visitors(day))
-            ),
-        )
-    )
-    item = rollup_visitor_item.c
-    conn.execute(
-        insert(day_item).from_select(
-            ITEM_COLUMNS,
-            select(item.session_id, item.visitor_id, item.kind, item.value, func.sum(item.count))
-            .where(item.day >= days[0], item.day < days[1], item.pair_day == day)
-            .group_by(item.session_id, item.visitor_id, item.kind, item.value),
-        )
-    )
-    return DaySums(definitions, day, day_visit, day_item)
+    chosen = rollup_visitor_item.c.pair_day == day
+    return sums_of_parts(conn, definitions, day, days, _visitors(day), name, chosen)
 
 
 def _every_row(sums: DaySums) -> list[Select[Any]]:

@@ -73,11 +73,9 @@ from footfall.query.rollups import (
     ITEMS,
     ROLLUP_SUMS,
     RollupState,
-    Split,
     local_midnight,
     read_state,
     visit_columns,
-    visits_from_parts,
 )
 from footfall.query.sql import naive_utc
 from footfall.store.database import SQLITE_PAUSE, write_connection
@@ -99,8 +97,8 @@ from footfall.store.sums import (
     ITEM_COLUMNS,
     DaySums,
     items_of_day,
-    scratch_tables,
     single_day_scratch,
+    sums_of_parts,
 )
 
 log = logging.getLogger(__name__)
@@ -349,33 +347,18 @@ def _settle(conn: Connection, day: date, zone: ZoneInfo, now: datetime) -> bool:
     # The visitors seen on this day only: their parts are their whole visits.
     single = select(part.visitor_id).where(part.day == day, part.pending)
     definitions = Queries(conn.engine, timezone=zone.key, clock=lambda: end, rollups=False)
-    day_visit, day_item = scratch_tables(conn, "settled")
-    visits = visits_from_parts(Split((day, day + _DAY), raw=())).subquery("visits")
-    conn.execute(
-        insert(day_visit).from_select(
-            [c.name for c in day_visit.columns],
-            select(*(visits.c[c.name] for c in day_visit.columns)).where(
-                visits.c.visitor_id.in_(single)
-            ),
-        )
+    days = (day, day + _DAY)
+    sums = sums_of_parts(
+        conn, definitions, day, days, single, "settled", item.visitor_id.in_(single)
     )
-    conn.execute(
-        insert(day_item).from_select(
-            ITEM_COLUMNS,
-            select(item.session_id, item.visitor_id, item.kind, item.value, func.sum(item.count))
-            .where(item.day == day, item.visitor_id.in_(single))
-            .group_by(item.session_id, item.visitor_id, item.kind, item.value),
-        )
-    )
-    sums = DaySums(definitions, day, day_visit, day_item)
-    _add_rows(conn, rollup_day, _ROLLUP_DAY_COLUMNS, sums.of(day_visit, None))
+    _add_rows(conn, rollup_day, _ROLLUP_DAY_COLUMNS, sums.of(sums.day_visit, None))
     filtered = [q for name in FILTERS for q in sums.of(sums.selected_by(name), name)]
     _add_rows(conn, rollup_filtered_day, _ROLLUP_FILTERED_COLUMNS, filtered)
     conn.execute(delete(rollup_visitor_item).where(item.day == day, item.visitor_id.in_(single)))
     conn.execute(delete(rollup_visit_part).where(part.day == day, part.pending))
     for table in (rollup_window, rollup_hour):
         conn.execute(delete(table).where(table.c.day == day))
-    for table in (day_visit, day_item, elsewhere):
+    for table in (sums.day_visit, sums.day_item, elsewhere):
         table.drop(conn)
     return True
 

@@ -35,11 +35,13 @@ from footfall.query.rollups import (
     FILTER_VALUE_MAX,
     ITEMS,
     VISIT_ATTRIBUTES,
+    Split,
     item_source,
     visit_columns,
+    visits_from_parts,
 )
 from footfall.query.sql import naive_utc
-from footfall.store.schema import rollup_visit_part
+from footfall.store.schema import rollup_visit_part, rollup_visitor_item
 
 ITEM_COLUMNS = ["session_id", "visitor_id", "kind", "value", "count"]
 """The columns ``items_of_day`` selects, in order."""
@@ -111,6 +113,41 @@ def scratch_tables(conn: Connection, name: str = "day") -> tuple[Table, Table]:
         table.drop(conn, checkfirst=True)  # left by a roll-up that failed on this connection
         table.create(conn)
     return day_visit, day_item
+
+
+def sums_of_parts(
+    conn: Connection,
+    definitions: Queries,
+    day: date,
+    days: tuple[date, date],
+    visitors: Select[Any],
+    name: str,
+    *items_chosen: Any,
+) -> DaySums:
+    """The sums (as rows of ``day``) over the visits of ``visitors`` (a select of ids),
+    cut to ``days``, from their stored parts and items (``items_chosen``: conditions on
+    ``rollup_visitor_item`` naming theirs), in scratch tables ``name``: a pair's
+    (store/pairs.py), or a settled day's (store/rollups.py)."""
+    day_visit, day_item = scratch_tables(conn, name)
+    visits = visits_from_parts(Split(days, raw=())).subquery("visits")
+    conn.execute(
+        insert(day_visit).from_select(
+            [c.name for c in day_visit.columns],
+            select(*(visits.c[c.name] for c in day_visit.columns)).where(
+                visits.c.visitor_id.in_(visitors)
+            ),
+        )
+    )
+    item = rollup_visitor_item.c
+    conn.execute(
+        insert(day_item).from_select(
+            ITEM_COLUMNS,
+            select(item.session_id, item.visitor_id, item.kind, item.value, func.sum(item.count))
+            .where(item.day >= days[0], item.day < days[1], *items_chosen)
+            .group_by(item.session_id, item.visitor_id, item.kind, item.value),
+        )
+    )
+    return DaySums(definitions, day, day_visit, day_item)
 
 
 class DaySums:
