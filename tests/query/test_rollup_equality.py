@@ -230,17 +230,25 @@ def traffic(
     first_day = draw(st.sampled_from(FIRST_DAYS)) + timedelta(days=draw(st.integers(0, 3)))
     days = draw(st.integers(*days_between))
     visit_list = draw(st.lists(visits(days, anchors), min_size=2, max_size=max_visits))
-    events = schedule(visit_list, first_day, ZoneInfo(zone))
     # Around when a day is rolled up (pending visitors kept) and when it is final (settled).
     moments = st.tuples(
         st.sampled_from((seal_at, final_at)), st.integers(-1, days), st.sampled_from(NEAR)
     )
-    roll_ups_during = tuple(
-        sorted(
-            when(first_day + timedelta(days=day), ZoneInfo(zone)) + delta
-            for when, day, delta in draw(st.lists(moments, max_size=3))
-        )
-    )
+    during = [
+        when(first_day + timedelta(days=day), ZoneInfo(zone)) + delta
+        for when, day, delta in draw(st.lists(moments, max_size=3))
+    ]
+    # A visitor seen just after a UTC midnight (pending, in New York, when the local day
+    # before is rolled up) comes back hours later under the same id, after that roll-up.
+    after_utc_midnight = [v for v in visit_list if v.anchor == "utc" and v.offset >= timedelta(0)]
+    if after_utc_midnight and draw(st.booleans()):
+        first = draw(st.sampled_from(after_utc_midnight))
+        back = timedelta(hours=draw(st.integers(3, 17)))
+        visit_list.append(replace(first, anchor="local", offset=back, hits=first.hits[:2]))
+        rolled = first_day + timedelta(days=first.day - 1)
+        during.append(seal_at(rolled, ZoneInfo(zone)) + draw(st.sampled_from(NEAR)))
+    events = schedule(visit_list, first_day, ZoneInfo(zone))
+    roll_ups_during = tuple(sorted(during))
     wait = draw(
         st.one_of(
             st.none(),
