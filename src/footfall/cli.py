@@ -341,8 +341,6 @@ def rollup(database: str, timezone: str | None, rebuild: bool, visits: bool) -> 
     database, or with --rebuild after changing the time zone of the reports. An interrupted
     run resumes where it stopped.
     """
-    import sys
-
     from footfall.store import rollups
     from footfall.store.visit_build import rebuild as rebuild_visits
 
@@ -350,15 +348,8 @@ def rollup(database: str, timezone: str | None, rebuild: bool, visits: bool) -> 
         raise click.UsageError("--visits goes with --rebuild")
     with _opened(database, timezone=timezone) as analytics:
         if visits:
-            with click.progressbar(
-                length=0, label=VISITS_LABEL, show_pos=True, file=sys.stderr
-            ) as built:
-
-                def days_built(done: int, total: int) -> None:
-                    built.length = total
-                    built.update(done - built.pos)
-
-                rebuild_visits(analytics.store.engine, days_built)
+            with _visit_build_bar() as progress:
+                rebuild_visits(analytics.store.engine, progress)
         if rebuild:
             rollups.rebuild(analytics.store.engine)
         with click.progressbar(length=0, label="Rolling up days", show_pos=True) as bar:
@@ -405,31 +396,12 @@ def _upgrade(database: str) -> None:
     """Migrate ``database`` before a command opens it, with a progress bar (on standard
     error) for a build of the visit table from the raw events: the first start after an
     upgrade from a footfall without one. An interrupted build resumes at the next start."""
-    import sys
-    from contextlib import ExitStack
-
     from sqlalchemy.exc import DBAPIError
 
     from footfall.store.database import create_store_engine
     from footfall.store.migrate import migrate
 
-    with ExitStack() as stack:
-        bars: list[Any] = []
-
-        def progress(done: int, total: int) -> None:
-            if not bars:
-                bars.append(
-                    stack.enter_context(
-                        click.progressbar(
-                            length=total,
-                            label=VISITS_LABEL,
-                            show_pos=True,
-                            file=sys.stderr,
-                        )
-                    )
-                )
-            bars[0].update(done - bars[0].pos)
-
+    with _visit_build_bar() as progress:
         try:
             engine = create_store_engine(database)
         except ValueError as error:
@@ -440,6 +412,28 @@ def _upgrade(database: str) -> None:
             raise click.ClickException(f"cannot reach the database: {error}") from None
         finally:
             engine.dispose()
+
+
+@contextmanager
+def _visit_build_bar() -> Iterator[Callable[[int, int], None]]:
+    """A progress callback for a build of the visit table (``store/visit_build.py``): a
+    bar on standard error, so that an export to standard output stays clean, shown from
+    the first day built (none when there is nothing to build)."""
+    import sys
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        bars: list[Any] = []
+
+        def progress(done: int, total: int) -> None:
+            if not bars:
+                bar = click.progressbar(
+                    length=total, label=VISITS_LABEL, show_pos=True, file=sys.stderr
+                )
+                bars.append(stack.enter_context(bar))
+            bars[0].update(done - bars[0].pos)
+
+        yield progress
 
 
 def _rollup_timezone(engine: Any) -> str | None:

@@ -304,22 +304,7 @@ def _settle(conn: Connection, day: date, zone: ZoneInfo, now: datetime) -> bool:
         return False
     start, end = local_midnight(day, zone), local_midnight(day + _DAY, zone)
     after = local_midnight(day + 2 * _DAY, zone)
-    outside = union_all(
-        *(
-            select(t.c.visitor_id, t.c.timestamp).where(
-                (
-                    (t.c.timestamp >= naive_utc(start - ID_LIFETIME))
-                    & (t.c.timestamp < naive_utc(start))
-                )
-                | (
-                    (t.c.timestamp >= naive_utc(end))
-                    & (t.c.timestamp < naive_utc(end + ID_LIFETIME))
-                ),
-                t.c.visitor_id.in_(pending),
-            )
-            for t in (page_view, custom_event)
-        )
-    ).subquery("outside")
+    outside = _events_around(start, end, pending)
     first, last = func.min(outside.c.timestamp), func.max(outside.c.timestamp)
     next_day_only = (first >= naive_utc(end)) & (last < naive_utc(after))
     elsewhere = _scratch_ids(conn, "elsewhere", Column("pair_day", Date))
@@ -344,8 +329,8 @@ def _settle(conn: Connection, day: date, zone: ZoneInfo, now: datetime) -> bool:
             .values(pair_day=paired, **({"pending": False} if table is rollup_visit_part else {}))
         )
 
-    # The visitors seen on this day only: their parts are their whole visits.
-    single = select(part.visitor_id).where(part.day == day, part.pending)
+    # Those still pending were seen on this day only: their parts are their whole visits.
+    single = pending
     definitions = Queries(conn.engine, timezone=zone.key, clock=lambda: end, rollups=False)
     days = (day, day + _DAY)
     sums = sums_of_parts(
@@ -408,17 +393,7 @@ def _seen_elsewhere(conn: Connection, day: date, zone: ZoneInfo, now: datetime) 
             for t in (page_view, custom_event)
         )
     ).subquery("inside")
-    lifetime = (naive_utc(start - ID_LIFETIME), naive_utc(end + ID_LIFETIME))
-    outside = union_all(
-        *(
-            select(t.c.visitor_id, t.c.timestamp).where(
-                ((t.c.timestamp >= lifetime[0]) & (t.c.timestamp < naive_utc(start)))
-                | ((t.c.timestamp >= naive_utc(end)) & (t.c.timestamp < lifetime[1])),
-                t.c.visitor_id.in_(select(inside.c.visitor_id)),
-            )
-            for t in (page_view, custom_event)
-        )
-    ).subquery("outside")
+    outside = _events_around(start, end, select(inside.c.visitor_id))
     first, last = func.min(outside.c.timestamp), func.max(outside.c.timestamp)
     pair_day = case(
         ((first >= naive_utc(before)) & (last < naive_utc(start)), literal(day, Date)),
@@ -451,6 +426,23 @@ def _seen_elsewhere(conn: Connection, day: date, zone: ZoneInfo, now: datetime) 
     if since is not None and final_at(day, zone) > now:  # else every id has expired
         _add_pending(conn, seen, since, end)
     return seen
+
+
+def _events_around(start: datetime, end: datetime, visitors: Any) -> Any:
+    """``(visitor_id, timestamp)`` of the events of ``visitors`` (a select of ids) outside
+    ``[start, end)`` but within the life of an id of it: where they were seen elsewhere."""
+    before = (naive_utc(start - ID_LIFETIME), naive_utc(start))
+    after = (naive_utc(end), naive_utc(end + ID_LIFETIME))
+    return union_all(
+        *(
+            select(t.c.visitor_id, t.c.timestamp).where(
+                ((t.c.timestamp >= before[0]) & (t.c.timestamp < before[1]))
+                | ((t.c.timestamp >= after[0]) & (t.c.timestamp < after[1])),
+                t.c.visitor_id.in_(visitors),
+            )
+            for t in (page_view, custom_event)
+        )
+    ).subquery("outside")
 
 
 def _add_pending(conn: Connection, seen: Table, since: datetime, end: datetime) -> None:
