@@ -274,12 +274,18 @@ def test_filters_over_purged_days_read_rollups_or_say_so_instead_of_counting_too
     assert [(p.path, p.pageviews, p.sparkline) for p in pages] == [("/", 1, [])]
     with pytest.raises(InvalidQuery, match="hourly charts need the raw events"):
         api.get_timeseries_sync(**one_day)
-    # An event's properties are read from raw events only: the 12 months would show the
+    # An event's properties: from the rollups of property values, both plans over 12
+    # months. With a filter they are read from raw events: the 12 months would show the
     # recent signup's plan alone, so they are refused; 30 days are kept whole.
+    year_plans = api.get_event_properties_sync("Signup", range="12mo")
+    assert [(p.key, p.value, p.visitors, p.events) for p in year_plans] == [
+        ("plan", "free", 1, 1),
+        ("plan", "pro", 1, 1),
+    ]
     with pytest.raises(InvalidQuery) as refused:
-        api.get_event_properties_sync("Signup", range="12mo")
+        api.get_event_properties_sync("Signup", range="12mo", page="/")
     assert cutoff in refused.value.message and "properties" in refused.value.message
-    month_plans = api.get_event_properties_sync("Signup", range="30d")
+    month_plans = api.get_event_properties_sync("Signup", range="30d", page="/")
     assert [(p.key, p.value, p.visitors) for p in month_plans] == [("plan", "free", 1)]
 
     server = serve(analytics)
@@ -291,14 +297,13 @@ def test_filters_over_purged_days_read_rollups_or_say_so_instead_of_counting_too
     assert cutoff in answer.text
     page = server.client.get(f"/pages/analytics?{query}", headers={"Authorization": "Bearer t"})
     assert page.status_code == 400 and cutoff in page.text
-    # The page of an event over 12 months: its numbers from the rollups, its properties
-    # replaced by why they cannot be shown.
+    # The page of an event over 12 months: its numbers and properties from the rollups.
     event_page = server.client.get(
         "/pages/analytics?range=12mo&event=Signup", headers={"Authorization": "Bearer t"}
     )
     assert event_page.status_code == 200
-    assert 'data-notice="properties"' in event_page.text and cutoff in event_page.text
-    assert 'data-list="event-properties"' not in event_page.text
+    assert 'data-list="event-properties"' in event_page.text
+    assert 'data-notice="properties"' not in event_page.text
 
 
 def test_a_purge_keeps_what_rolling_up_the_next_day_reads(store):
@@ -396,3 +401,108 @@ def test_an_import_after_a_purge_leaves_the_partly_purged_days_rolled_up(store, 
         sealed = conn.execute(sa.text("SELECT sealed_until FROM rollup_state")).scalar_one()
     assert str(sealed) == "2026-11-12"
     assert q.dashboard_stats(days, Filters()).pageviews.value == 12
+
+
+def _signup(at: datetime, visitor: int, properties: dict, name: str = "Signup") -> Event:
+    return replace(_view(at, visitor, visitor), name=name, properties=properties)
+
+
+def test_event_properties_read_their_rollups_with_the_raw_events_gone(store):
+    """Property values of every JSON kind, a key and a value with a quote, a control
+    character and a non-ASCII letter, a visit across midnight and another event with the
+    same property: the properties of ``Signup`` from the rollups equal the list worked out
+    by hand, and still do once the raw events are deleted (so they were not read)."""
+    odd_key, odd_value = 'k"ey\x1f', "\u00fc\x1fv"
+    on = lambda day, hour, minute=0: datetime(2026, 11, day, hour, minute, tzinfo=UTC)  # noqa: E731
+    store.writer.write_now(
+        [
+            _signup(
+                on(10, 10),
+                1,
+                {"plan": "pro", "trial": True, "seats": 3, "note": None, odd_key: odd_value},
+            ),
+            _signup(on(10, 11), 2, {"plan": "pro", "trial": False, "seats": 3}),
+            _signup(on(10, 11, 5), 2, {"plan": "free"}),
+            _signup(on(11, 23, 50), 3, {"plan": "pro"}),
+            _signup(on(12, 0, 10), 3, {"plan": "pro"}),  # the same visit, past midnight
+            _signup(on(12, 9), 4, {"plan": "pro"}, name="Download"),
+        ]
+    )
+    assert roll_up(store.engine, timezone="UTC", now=NOW) > 0
+    q = Queries(store.engine, timezone="UTC", clock=lambda: NOW)
+    raw = Queries(store.engine, timezone="UTC", clock=lambda: NOW, rollups=False)
+    month, nov_12 = q.period("30d"), q.period(None, "2026-11-12", "2026-11-12")
+
+    def listed(queries: Queries, period) -> list[tuple]:
+        found = queries.event_properties(period, Filters(), "Signup")
+        return [(p.key, p.value, p.visitors, p.events) for p in found]
+
+    by_hand = [
+        (odd_key, odd_value, 1, 1),
+        ("note", "null", 1, 1),
+        ("plan", "pro", 3, 4),  # visitors 1, 2 and 3 (twice, across midnight)
+        ("plan", "free", 1, 1),
+        ("seats", "3", 2, 2),
+        ("trial", "false", 1, 1),  # a tie: by value
+        ("trial", "true", 1, 1),
+    ]
+    one_day = [("plan", "pro", 1, 1)]  # visitor 3's second signup; visitor 4's is a Download
+    assert listed(raw, month) == by_hand and listed(raw, nov_12) == one_day
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM custom_event"))
+        rolled = conn.execute(
+            sa.text("SELECT count(*) FROM rollup_day WHERE dimension = 'prop'")
+        ).scalar_one()
+    assert rolled > 0
+    assert listed(q, month) == by_hand
+    assert listed(q, nov_12) == one_day
+    assert listed(raw, month) == []
+
+
+def test_the_upgrade_to_property_rollups_rolls_up_again_what_it_can(
+    store, database_url, make_analytics, serve, clock
+):
+    """A database rolled up before property rollups existed (revision 0008), with raw
+    events before November 4th purged: the upgrade rolls up again the days it can
+    (November 6th on), with their property values; a period from before then refuses its
+    properties rather than count too few, and the event's page says why."""
+    from alembic import command
+
+    from footfall.store.migrate import alembic_config, migrate
+
+    now = datetime(2026, 11, 12, 0, 0, tzinfo=UTC)
+    for day in range(1, 11):  # a pro signup a day, and a free one on even days
+        at = datetime(2026, 11, day, 10, 0, tzinfo=UTC)
+        store.writer.write_now([_signup(at, day * 10 + 1, {"plan": "pro"})])
+        if day % 2 == 0:
+            store.writer.write_now([_signup(at, day * 10 + 2, {"plan": "free"})])
+    assert roll_up(store.engine, timezone="UTC", now=now) == 10
+    purge(store.engine, retention_days=8, now=now)  # raw events before November 4th
+    config = alembic_config()
+    with store.engine.begin() as conn:  # as it was before the upgrade
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0008")
+    migrate(store.engine)
+    with store.engine.connect() as conn:
+        state = conn.execute(
+            sa.text("SELECT sealed_until, properties_from, filtered_from FROM rollup_state")
+        ).one()
+    assert [str(d) for d in state] == ["2026-11-06", "2026-11-06", "2026-11-01"]
+    assert roll_up(store.engine, timezone="UTC", now=now) == 5
+
+    q = Queries(store.engine, timezone="UTC", clock=lambda: now)
+    recent = q.event_properties(q.period(None, "2026-11-06", "2026-11-10"), Filters(), "Signup")
+    # Pro on the 6th to the 10th, free on the 6th, 8th and 10th.
+    assert [(p.value, p.visitors, p.events) for p in recent] == [("pro", 5, 5), ("free", 3, 3)]
+    with pytest.raises(InvalidQuery, match="2026-11-04"):
+        q.event_properties(q.period(None, "2026-11-01", "2026-11-10"), Filters(), "Signup")
+
+    clock.now = now
+    server = serve(make_analytics(database_url, admin_token="t"))
+    event_page = server.client.get(
+        "/pages/analytics?from_date=2026-11-01&to_date=2026-11-10&event=Signup",
+        headers={"Authorization": "Bearer t"},
+    )
+    assert event_page.status_code == 200
+    assert 'data-notice="properties"' in event_page.text and "2026-11-04" in event_page.text
+    assert 'data-list="event-properties"' not in event_page.text

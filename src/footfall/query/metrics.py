@@ -37,7 +37,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
-    cast,
     distinct,
     func,
     literal,
@@ -45,9 +44,10 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from footfall.query.filters import Filters, attribute_is, empty_value
+from footfall.query.properties import PROPERTY, property_part, property_rows
 from footfall.query.ranges import InvalidQuery, Period, bucket_label, resolve_period
 from footfall.query.results import (
     Breakdown,
@@ -589,7 +589,7 @@ class Queries:
     def _items_raw(self, period: Period, filters: Filters, kind: str, limit: int) -> Select[Any]:
         """Pages (``page``) or events (``event``) by visitors then count, from raw events;
         a page or event filter also narrows what is counted to that page or event."""
-        table, column = item_source(kind)
+        table, column, _ = item_source(kind)
         only = filters.page if kind == "page" else filters.event
         rows = self._table_rows(table, period, filters)
         if only is not None:
@@ -806,42 +806,77 @@ class Queries:
     def event_properties(
         self, period: Period, filters: Filters, name: str, limit: int = 100
     ) -> list[EventProperty]:
-        """Each property key and value of the custom event ``name``, by visitors. Read from
-        raw events only: for a period that starts before those kept, this raises
-        ``RawEventsPurged`` rather than count the properties of part of it."""
+        """Each property key and value of the custom event ``name``, by visitors: from the
+        rollups of property values for the days that have them, raw events otherwise. With
+        a filter (other than ``name`` itself) from raw events only, so for a period that
+        starts before those kept this raises ``RawEventsPurged`` rather than count the
+        properties of part of it."""
         if filters.event == name:
             # What the dashboard asks once an event is clicked. Each event counted is in a
             # visit with an event ``name``: the filter keeps them all, and regrouping the
             # period's visits to apply it took a second at 1,000,000 events.
             filters = replace(filters, event=None)
-        if self.dialect == "postgresql":
-            pairs = func.jsonb_each_text(cast(custom_event.c.properties, JSONB)).table_valued(
-                "key", "value"
-            )
-            text = func.coalesce(pairs.c.value, "null")
-        else:
-            pairs = func.json_each(custom_event.c.properties).table_valued("key", "value", "type")
-            text = case(
-                (pairs.c.type == "true", "true"),
-                (pairs.c.type == "false", "false"),
-                (pairs.c.type == "null", "null"),
-                else_=cast(pairs.c.value, String),
-            )
+        with self.engine.connect() as conn:
+            state = read_state(conn)
+            split = None
+            if self.rollups and not filters:
+                split = split_period(period, state, now=self.clock(), properties=True)
+                split = _rolled_days_or_none(split)
+            starts = [a for a, _, _ in remainder(split)] if split else [naive_utc(period.start)]
+            _require_raw_events(state, starts, period.zone, "properties")
+            if split is None:
+                rows = conn.execute(self._properties_raw(period, filters, name, limit))
+                return [EventProperty(k, str(v), int(a), int(b)) for k, v, a, b in rows]
+            key = ("properties", split, period, name, limit)
+            build = lambda: self._properties_combined(split, name, limit)  # noqa: E731
+            rows = self.run(conn, key, build, split)
+            return [EventProperty(k, str(v), int(a), int(b)) for k, v, a, b in rows]
+
+    def _properties_raw(
+        self, period: Period, filters: Filters, name: str, limit: int
+    ) -> Select[Any]:
+        joined, key, text = property_rows(custom_event)
         value = text.label("value")
         visitors = func.count(distinct(custom_event.c.visitor_id))
-        query = (
+        return (
             self._table_rows(custom_event, period, filters)
             .where(custom_event.c.name == name, custom_event.c.properties.is_not(None))
-            .join_from(custom_event, pairs, literal(True))
-            .with_only_columns(pairs.c.key, value, visitors, func.count())
-            .group_by(pairs.c.key, value)
-            .order_by(pairs.c.key, visitors.desc(), func.count().desc(), value)
+            .select_from(joined)
+            .with_only_columns(key, value, visitors, func.count())
+            .group_by(key, value)
+            .order_by(key, visitors.desc(), func.count().desc(), value)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
-            start = naive_utc(period.start)
-            _require_raw_events(read_state(conn), [start], period.zone, "properties")
-            return [EventProperty(k, str(v), int(a), int(b)) for k, v, a, b in conn.execute(query)]
+
+    def _properties_combined(self, split: Split, name: str, limit: int) -> Select[Any]:
+        """``_properties_raw``'s rows from the rollups of property values (``PROPERTY``
+        rows, whose value names the event, key and value) plus the remainder."""
+        rolled = rollup_rows(split, PROPERTY, ("value", "visitors", "events"), event=name)
+        rolled = rolled.subquery()
+        items = item_rows(split, PROPERTY, event=name).subquery()
+        rest = select(
+            items.c.value,
+            func.count(distinct(items.c.visitor_id)).label("visitors"),
+            func.sum(items.c.count).label("count"),
+        ).group_by(items.c.value)
+        both = union_all(
+            select(rolled.c.value, rolled.c.visitors, rolled.c.events.label("count")), rest
+        ).subquery()
+        summed = (
+            select(
+                both.c.value,
+                func.sum(both.c.visitors).label("visitors"),
+                func.sum(both.c.count).label("count"),
+            )
+            .group_by(both.c.value)
+            .subquery()
+        )
+        key, value = property_part(summed.c.value, 1), property_part(summed.c.value, 2)
+        return (
+            select(key, value, summed.c.visitors, summed.c.count)
+            .order_by(key, summed.c.visitors.desc(), summed.c.count.desc(), value)
+            .limit(limit)
+        )
 
     # -- single numbers ---------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ from sqlalchemy import (
 )
 
 from footfall.query.filters import attribute_is, empty_value
+from footfall.query.properties import PROPERTY, property_part, property_source
 from footfall.query.ranges import Interval, Period, bucket_label
 from footfall.query.sql import bucket, day_label, naive_utc
 from footfall.store.schema import (
@@ -73,6 +74,8 @@ VISIT_ATTRIBUTES = ("source", "country", "device", "browser", "os")
 """The attributes of a visit, as the visit rows of metrics.py name them."""
 ITEMS = ("page", "event")
 """The dimensions counted per event rather than per visit: pages viewed, events sent."""
+COUNTED = (*ITEMS, PROPERTY)
+"""``ITEMS`` and the property values of the events sent, which no filter selects by."""
 FILTERS = (*VISIT_ATTRIBUTES, *ITEMS)
 """The filters with rollups of their own (``rollup_filtered_day``)."""
 FILTER_VALUE_MAX = 500
@@ -105,12 +108,18 @@ looked for among every visit since (1.2 s of the "all time" page at 10,000,000 e
 for the period before it, which has none)."""
 
 
-def item_source(kind: str) -> tuple[Any, Any]:
-    """The raw table and column of an item ``kind``: page views' paths, or custom events'
-    names."""
+def item_source(kind: str, table: Any = None) -> tuple[Any, Any, Any]:
+    """The raw table (``table``, an alias of it, if given), column and what to select
+    from of an item ``kind`` (one of ``COUNTED``): page views' paths, custom events' names,
+    or their property values (``PROPERTY``, from the events joined to their properties)."""
     if kind == "page":
-        return page_view, page_view.c.path
-    return custom_event, custom_event.c.name
+        table = page_view if table is None else table
+        return table, table.c.path, table
+    table = custom_event if table is None else table
+    if kind == PROPERTY:
+        joined, value = property_source(table)
+        return table, value, joined
+    return table, table.c.name, table
 
 
 Window = tuple[date, datetime, datetime]
@@ -133,6 +142,8 @@ class RollupState:
     """``rollup_today`` holds that day's visits finished before this instant (naive UTC)."""
     windows: frozenset[Window] = frozenset()
     """The parts of rolled-up days that ``rollup_window`` holds."""
+    properties_from: date | None = None
+    """The first rolled-up day with rows of events' property values (None: none has)."""
 
 
 @dataclass(frozen=True)
@@ -216,13 +227,18 @@ def read_state(conn: Connection) -> RollupState | None:
             rollup_state.c.filtered_from,
             rollup_state.c.today,
             rollup_state.c.today_until,
+            rollup_state.c.properties_from,
         )
     ).first()
     if row is None:
         return None
     w = rollup_window.c
     windows = conn.execute(select(w.day, w.start, w.stop).where(w.dimension == "")).all()
-    return RollupState(*row, windows=frozenset((d, a, b) for d, a, b in windows))
+    return RollupState(
+        *row[:-1],
+        windows=frozenset((d, a, b) for d, a, b in windows),
+        properties_from=row[-1],
+    )
 
 
 def split_period(
@@ -230,18 +246,23 @@ def split_period(
     state: RollupState | None,
     filter: tuple[str, str] | None = None,
     now: datetime | None = None,
+    *,
+    properties: bool = False,
 ) -> Split:
     """The rolled-up days of ``period`` and the rest, read from visits and raw events
     (all of it when the rollups are kept in another time zone). With a ``filter``, only
-    days that have its rollups count as rolled up. Without one, the day in progress at
-    ``now`` is read from its rollups too, where they cover it (``with_today``)."""
-    split = _split_days(period, state, filter)
+    days that have its rollups count as rolled up; for ``properties``, only days with
+    rows of events' property values. Without a filter, the day in progress at ``now`` is
+    read from its rollups too, where they cover it (``with_today``)."""
+    split = _split_days(period, state, filter, properties)
     if filter is None and state is not None and now is not None:
         return with_windows(with_today(split, period, state, now), period.zone, state)
     return split
 
 
-def _split_days(period: Period, state: RollupState | None, filter: tuple[str, str] | None) -> Split:
+def _split_days(
+    period: Period, state: RollupState | None, filter: tuple[str, str] | None, properties: bool
+) -> Split:
     whole = Split(None, ((naive_utc(period.start), naive_utc(period.end)),), filter)
     if state is None or state.timezone != period.zone.key:
         return whole
@@ -252,6 +273,8 @@ def _split_days(period: Period, state: RollupState | None, filter: tuple[str, st
     if filter is not None and state.filtered_from != state.first_day:
         # Days rolled up before filter rollups existed (none before first_day: no events).
         first = max(first, state.filtered_from or state.sealed_until)
+    if properties and state.properties_from != state.first_day:
+        first = max(first, state.properties_from or state.sealed_until)
     end = min(period.end.astimezone(period.zone).date(), state.sealed_until)
     if end <= first:
         return whole
@@ -401,13 +424,15 @@ def rollup_rows(
     *,
     visitors: bool = True,
     interval: Interval = "day",
+    event: str | None = None,
 ) -> Select[Any]:
     """The ``columns`` (of ``day``, ``value`` and ``ROLLUP_SUMS``) of one dimension's rows
     (``""``: the whole site) in the split's rolled-up days: of ``rollup_day``, or of
     ``rollup_filtered_day`` for the split's filter; and of ``rollup_today`` for the day in
     progress, with (unless the report counts no ``visitors``) the rows that correct its
     visitors. Only the columns a report reads: each one more costs every query building
-    it (SQLAlchemy's column proxies), more than the database reading it.
+    it (SQLAlchemy's column proxies), more than the database reading it. ``event``: of
+    the property values (``PROPERTY``), only those of that custom event.
 
     Without ``day``, the rolled-up days' rows come summed per value: the report sums them
     again with the rest, but over a few hundred rows rather than a row per day and value
@@ -428,30 +453,50 @@ def rollup_rows(
             else cast(func.sum(table.c[c]), BigInteger).label(c)
             for c in columns
         )
-    ).where(*chosen, table.c.dimension == dimension, table.c.day >= first, table.c.day < end)
+    ).where(
+        *chosen,
+        table.c.dimension == dimension,
+        table.c.day >= first,
+        table.c.day < end,
+        *_of_event(table, event),
+    )
     if not by_day and "value" in columns:
         rows = rows.group_by(table.c.value)
-    pairs = pair_rows(split, dimension, columns, interval if by_day else None)
+    pairs = pair_rows(split, dimension, columns, interval if by_day else None, event)
     w = rollup_window.c
     windows = [
         select(*(w[c] for c in columns)).where(
-            w.dimension == dimension, w.day == day, w.start == start, w.stop == stop
+            w.dimension == dimension,
+            w.day == day,
+            w.start == start,
+            w.stop == stop,
+            *_of_event(rollup_window, event),
         )
         for day, start, stop in split.windows
     ]
     if split.today is None:
         return union_all(rows, *pairs, *windows) if pairs or windows else rows
     today = select(*(rollup_today.c[c] for c in columns)).where(
-        rollup_today.c.dimension == dimension
+        rollup_today.c.dimension == dimension, *_of_event(rollup_today, event)
     )
     if not visitors:
         return union_all(rows, *pairs, *windows, today)
-    twice = _counted_twice(split.today, dimension, columns)
+    twice = _counted_twice(split.today, dimension, columns, event)
     return union_all(rows, *pairs, *windows, today, twice)
 
 
+def _of_event(table: Any, event: str | None) -> list[Any]:
+    """The condition that keeps, of a table of ``PROPERTY`` values (``value``), those of
+    the custom event ``event`` (none: every row)."""
+    return [] if event is None else [property_part(table.c.value, 0) == event]
+
+
 def pair_rows(
-    split: Split, dimension: str, columns: tuple[str, ...], interval: Interval | None
+    split: Split,
+    dimension: str,
+    columns: tuple[str, ...],
+    interval: Interval | None,
+    event: str | None = None,
 ) -> list[Select[Any]]:
     """The ``rollup_pair`` rows (of ``columns``) of the split's pairs: for each, ``both``
     when the period holds its two days in one bucket (``interval``; None: one bucket for
@@ -482,7 +527,13 @@ def pair_rows(
 
     def rows(part: str, where: list[Any]) -> Select[Any]:
         query = select(*(_summed(rollup_pair, c, interval) for c in columns))
-        query = query.where(*chosen, p.dimension == dimension, p.part == part, *where)
+        query = query.where(
+            *chosen,
+            p.dimension == dimension,
+            p.part == part,
+            *where,
+            *_of_event(rollup_pair, event),
+        )
         return query.group_by(p.value) if interval is None and "value" in columns else query
 
     queries = [rows("both", both)] if both is not None and inner[0] < inner[1] else []
@@ -528,23 +579,30 @@ def stored_of(table: Any, split: Split) -> Any:
     return or_(*terms)
 
 
-def _counted_twice(today: Today, dimension: str, columns: tuple[str, ...]) -> Select[Any]:
+def _counted_twice(
+    today: Today, dimension: str, columns: tuple[str, ...], event: str | None = None
+) -> Select[Any]:
     """Rows (of ``columns``) that subtract, per value of ``dimension``, the visitors both
     ``rollup_today`` and the rest of the day count: those with a finished visit and an
     open one (both of that value; for a page or event, both with a view of it, or with it
-    sent)."""
+    sent; for a property value, both with an event that has it, of ``event`` only if
+    given)."""
     returning = today.returning
     w = FINISHED.c
-    if dimension in ITEMS:
-        table, column = item_source(dimension)
+    source: Any = None
+    if dimension in COUNTED:
+        table, value, source = item_source(dimension)
         other = OTHER_VIEW if table is page_view else OTHER_EVENT
+        _, other_value, other_source = item_source(dimension, other)
+        same: list[Any] = [other.c.session_id == w.session_id, other_value == value]
+        if dimension == PROPERTY:  # the other event's properties: a join of its own
+            inner = exists().select_from(other_source).where(*same)
+            same = [inner.correlate_except(other, other_source.right)]
         visitor: Any = table.c.visitor_id
-        value: Any = column
         where = [
             table.c.session_id.in_(select(returning.c.session_id)),
-            today.finished_visit(
-                visitor, other.c.session_id == w.session_id, other.c[column.name] == column
-            ),
+            today.finished_visit(visitor, *same),
+            *([table.c.name == event] if event is not None else []),
         ]
     else:
         visitor = returning.c.visitor_id
@@ -564,8 +622,7 @@ def _counted_twice(today: Today, dimension: str, columns: tuple[str, ...]) -> Se
     }
     zero = literal(0, Integer)
     query = select(*(values.get(c, zero).label(c) for c in columns)).where(*where)
-    if dimension not in ITEMS:
-        query = query.select_from(returning)
+    query = query.select_from(returning if source is None else source)
     return query.group_by(value) if dimension else query
 
 
@@ -871,7 +928,7 @@ def _matched_visits(
             query = query.where(attribute_is(v[filter[0]], *filter))
         return query.add_columns(literal(0, Integer).label("matched"))
     assert filter is not None
-    table, column = item_source(filter[0])
+    table, column, _ = item_source(filter[0])
     matches = (
         select(table.c.session_id, func.count().label("matched"))
         .where(table.c.timestamp >= start, table.c.timestamp < stop, column == filter[1])
@@ -886,7 +943,7 @@ def _matched_visits(
 def _event_matches(filter: tuple[str, str] | None, table: Any) -> Any:
     """1 for an event of ``table`` that a page or event ``filter`` matches, else 0."""
     if filter is not None and filter[0] in ITEMS:
-        source, column = item_source(filter[0])
+        source, column, _ = item_source(filter[0])
         if source is table:
             return case((column == filter[1], 1), else_=0)
     return literal(0, Integer)
@@ -988,7 +1045,7 @@ def selected_sessions(split: Split) -> Select[Any]:
         visits = visits_from_parts(split).subquery("selected")
         return select(visits.c.session_id)
     item = rollup_visitor_item.c
-    table, column = item_source(kind)
+    table, column, _ = item_source(kind)
     stored = select(item.session_id).where(
         stored_of(rollup_visitor_item, split), item.kind == kind, item.value == value
     )
@@ -1009,15 +1066,17 @@ def item_rows(
     kind: str,
     label: tuple[str, Period] | None = None,
     selected: Callable[[Any], Any] | None = None,
+    event: str | None = None,
 ) -> Select[Any]:
-    """``(value, visitor_id, count, raw)`` of the pages viewed (``page``) or events sent
-    (``event``) in the remainder: stored items of the rolled-up days (``raw`` 0), raw rows
+    """``(value, visitor_id, count, raw)`` of the pages viewed (``page``), events sent
+    (``event``) or their property values (``PROPERTY``, of the custom event ``event`` if
+    given) in the remainder: stored items of the rolled-up days (``raw`` 0), raw rows
     otherwise (``raw`` 1). With a filter, only those of the ``selected`` visits (a
     condition on a session id column), and of a page or event filter's kind, only its
     page or event.
     With ``label`` (the dialect and the period), each row also has its bucket's label."""
     item = rollup_visitor_item.c
-    table, column = item_source(kind)
+    table, column, source = item_source(kind)
     stored = [item.value, item.visitor_id, item.count, literal(0, Integer).label("raw")]
     raw = [
         column.label("value"),
@@ -1038,6 +1097,9 @@ def item_rows(
         if split.filter[0] == kind:
             chosen_stored.append(item.value == split.filter[1])
             chosen_raw.append(column == split.filter[1])
+    if event is not None:
+        chosen_stored += _of_event(rollup_visitor_item, event)
+        chosen_raw.append(table.c.name == event)
     parts: list[Select[Any]] = [
         select(*stored).where(
             item.kind == kind, stored_of(rollup_visitor_item, split), *chosen_stored
@@ -1046,7 +1108,9 @@ def item_rows(
     for start, stop, visits in remainder(split):
         rest = [*chosen_raw, *_open_sessions(split, table, start), *_only(table, visits)]
         parts.append(
-            select(*raw).where(table.c.timestamp >= start, table.c.timestamp < stop, *rest)
+            select(*raw)
+            .select_from(source)
+            .where(table.c.timestamp >= start, table.c.timestamp < stop, *rest)
         )
     return union_all(*parts)
 

@@ -68,9 +68,9 @@ from footfall.query.filters import Filters
 from footfall.query.metrics import Queries
 from footfall.query.ranges import Period
 from footfall.query.rollups import (
+    COUNTED,
     FILTERS,
     ID_LIFETIME,
-    ITEMS,
     ROLLUP_SUMS,
     RollupState,
     local_midnight,
@@ -211,9 +211,12 @@ def reset(engine: Engine, since: datetime) -> None:
         for table in ROLLUP_TABLES:
             conn.execute(delete(table).where(table.c.day >= first_day))
         forget_today(conn)
-        filtered_from = min(first_day, state.filtered_from or first_day)
         conn.execute(
-            update(rollup_state).values(sealed_until=first_day, filtered_from=filtered_from)
+            update(rollup_state).values(
+                sealed_until=first_day,
+                filtered_from=min(first_day, state.filtered_from or first_day),
+                properties_from=min(first_day, state.properties_from or first_day),
+            )
         )
 
 
@@ -263,7 +266,7 @@ def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo, now: datetime) -> 
             ),
         )
     )
-    for kind in ITEMS:
+    for kind in COUNTED:
         items = items_of_day(kind, start, end, lambda t: t.c.visitor_id.in_(elsewhere))
         items = items.subquery("items")
         conn.execute(
@@ -512,7 +515,12 @@ def _lock_state(conn: Connection, timezone: str, now: datetime) -> RollupState:
     row = conn.execute(select(rollup_state).with_for_update()).first()
     if row is not None and row.timezone == timezone:
         return RollupState(
-            row.timezone, row.first_day, row.sealed_until, row.raw_from, row.filtered_from
+            row.timezone,
+            row.first_day,
+            row.sealed_until,
+            row.raw_from,
+            row.filtered_from,
+            properties_from=row.properties_from,
         )
     zone = ZoneInfo(timezone)
     first_event = _first_event(conn)
@@ -526,10 +534,11 @@ def _lock_state(conn: Connection, timezone: str, now: datetime) -> RollupState:
         "first_day": first,
         "sealed_until": first,
         "filtered_from": first,
+        "properties_from": first,
     }
     if row is None:
         conn.execute(insert(rollup_state).values(id=1, **values))
-        return RollupState(timezone, first, first, filtered_from=first)
+        return RollupState(timezone, first, first, filtered_from=first, properties_from=first)
     if row.timezone:
         log.warning(
             "footfall rollups were kept in %s; rebuilding them in %s", row.timezone, timezone
@@ -538,7 +547,7 @@ def _lock_state(conn: Connection, timezone: str, now: datetime) -> RollupState:
         conn.execute(delete(table))
     forget_today(conn)
     conn.execute(update(rollup_state).values(**values))  # raw_from stays: still purged
-    return RollupState(timezone, first, first, row.raw_from, first)
+    return RollupState(timezone, first, first, row.raw_from, first, properties_from=first)
 
 
 def forget_today(conn: Connection) -> None:

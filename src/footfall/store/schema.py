@@ -150,7 +150,7 @@ def _rollup_numbers() -> list[Column]:
     """A dimension's value and its numbers on one day (both per-day rollup tables)."""
     return [
         Column("dimension", String(16), nullable=False),
-        Column("value", String(2000), nullable=False),
+        Column("value", Text, nullable=False),  # a page's path, or an event's property value
         *(
             Column(name, BigInteger, nullable=False)
             for name in ("visitors", "visits", "pageviews", "bounces", "duration_ms", "events")
@@ -164,7 +164,7 @@ def _hour_numbers() -> list[Column]:
     return [
         Column("hour", String(16), nullable=False),
         Column("dimension", String(16), nullable=False),
-        Column("value", String(2000), nullable=False),
+        Column("value", Text, nullable=False),
         *(Column(name, BigInteger, nullable=False) for name in ("visitors", "visits", "pageviews")),
     ]
 
@@ -226,7 +226,7 @@ rollup_visitor_item = Table(
     Column("visitor_id", BigInteger, nullable=False),
     Column("session_id", BigInteger),  # None on rows rolled up before 0004
     Column("kind", String(8), nullable=False),
-    Column("value", String(2000), nullable=False),
+    Column("value", Text, nullable=False),
     Column("count", BigInteger, nullable=False),
     Column("pair_day", Date),  # as rollup_visit_part's
     Index("ix_rollup_visitor_item_day", "day"),
@@ -289,13 +289,15 @@ rollup_state = Table(
     Column("sealed_until", Date, nullable=False),
     Column("raw_from", DateTime),
     Column("filtered_from", Date),
+    Column("properties_from", Date),
     Column("today", Date),
     Column("today_until", DateTime),
 )
 """One row: the local days ``[first_day, sealed_until)`` of ``timezone`` are rolled up (with
-``rollup_filtered_day`` rows from ``filtered_from`` on), and raw events before ``raw_from``
-(UTC) have been purged. ``rollup_today`` holds the local day ``today``'s visits that ended
-before ``today_until`` (UTC)."""
+``rollup_filtered_day`` rows from ``filtered_from`` on, and rows of events' property values
+from ``properties_from`` on), and raw events before ``raw_from`` (UTC) have been purged.
+``rollup_today`` holds the local day ``today``'s visits that ended before ``today_until``
+(UTC)."""
 
 rollup_today = Table(
     "rollup_today",

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    Text,
     distinct,
     func,
     insert,
@@ -31,7 +32,9 @@ from sqlalchemy import (
 
 from footfall.query.filters import empty_value
 from footfall.query.metrics import Queries
+from footfall.query.properties import PROPERTY
 from footfall.query.rollups import (
+    COUNTED,
     FILTER_VALUE_MAX,
     ITEMS,
     VISIT_ATTRIBUTES,
@@ -50,11 +53,13 @@ ITEM_COLUMNS = ["session_id", "visitor_id", "kind", "value", "count"]
 def items_of_day(
     kind: str, start: datetime, end: datetime, chosen: Callable[[Any], Any]
 ) -> Select[Any]:
-    """``ITEM_COLUMNS``: the pages viewed or events sent in ``[start, end)``, per visit,
-    of the events ``chosen`` (a condition on the page view or event table)."""
-    table, column = item_source(kind)
+    """``ITEM_COLUMNS``: the pages viewed, events sent or their property values in
+    ``[start, end)``, per visit, of the events ``chosen`` (a condition on the page view or
+    event table)."""
+    table, column, source = item_source(kind)
     return (
         select(table.c.session_id, table.c.visitor_id, literal(kind), column, func.count())
+        .select_from(source)
         .where(
             table.c.timestamp >= naive_utc(start),
             table.c.timestamp < naive_utc(end),
@@ -80,7 +85,7 @@ def single_day_scratch(
             ),
         )
     )
-    for kind in ITEMS:
+    for kind in COUNTED:
         only_here = items_of_day(kind, start, end, lambda t: t.c.visitor_id.not_in(elsewhere))
         conn.execute(insert(day_item).from_select(ITEM_COLUMNS, only_here))
     return day_visit, day_item
@@ -104,7 +109,7 @@ def scratch_tables(conn: Connection, name: str = "day") -> tuple[Table, Table]:
         Column("session_id", BigInteger, nullable=False),
         Column("visitor_id", BigInteger, nullable=False),
         Column("kind", String(8), nullable=False),
-        Column("value", String(2000), nullable=False),
+        Column("value", Text, nullable=False),
         Column("count", BigInteger, nullable=False),
         Index(f"ix_footfall_{name}_item", "kind", "session_id"),
         prefixes=["TEMPORARY"],
@@ -233,9 +238,11 @@ class DaySums:
                 .group_by(*([value] if attribute else []), *by)
             )
         item = self.day_item.c
-        for kind in ITEMS:
+        for kind in COUNTED:
             if dimensions is not None and kind not in dimensions:
                 continue
+            if kind == PROPERTY and name is not None:
+                continue  # no filter has rollups of property values: they are read raw
             if kind == name:  # the filter's own page or event: only it, as it counts
                 numbers = _item_numbers(
                     kind, func.count(distinct(visits.c.visitor_id)), func.sum(visits.c.matched)
@@ -263,7 +270,8 @@ class DaySums:
 
 
 def _item_numbers(kind: str, visitors: Any, count: Any) -> list[Any]:
-    """``rollup_day``'s numbers of a page (page views) or a custom event (events)."""
+    """``rollup_day``'s numbers of a page (page views), a custom event or one of its
+    property values (events)."""
     zero = literal(0)
     return [
         visitors,
@@ -271,5 +279,5 @@ def _item_numbers(kind: str, visitors: Any, count: Any) -> list[Any]:
         count if kind == "page" else zero,
         zero,
         zero,
-        count if kind == "event" else zero,
+        count if kind != "page" else zero,
     ]

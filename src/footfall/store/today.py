@@ -39,8 +39,8 @@ from footfall.ingest.sessions import SESSION_TIMEOUT
 from footfall.query.metrics import Queries
 from footfall.query.ranges import Period
 from footfall.query.rollups import (
+    COUNTED,
     HOUR_COLUMNS,
-    ITEMS,
     hour_rows,
     local_midnight,
     read_state,
@@ -108,7 +108,7 @@ def _refresh_day(engine: Engine, *, timezone: str, now: datetime) -> bool:
         day_visit, day_item = scratch_tables(conn)
         conn.execute(insert(day_visit).from_select([c.name for c in day_visit.columns], finished))
         sessions = select(day_visit.c.session_id)
-        for kind in ITEMS:
+        for kind in COUNTED:
             # A finished visit's events all lie in [start, until).
             items = items_of_day(kind, start, until, lambda t: t.c.session_id.in_(sessions))
             conn.execute(insert(day_item).from_select(ITEM_COLUMNS, items))
