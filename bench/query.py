@@ -60,6 +60,9 @@ SEED = 1
 PAGEVIEW_SHARE = 0.932
 """Page views per event in the demo's traffic (measured), to aim generate_demo at N events."""
 RANGES = ("today", "24h", "7d", "30d", "12mo", "all")
+EVENT = "Outbound Link: Click"
+"""The event whose page is timed: one property (``url``) with ten values, on blog and docs."""
+EVENT_RANGES = ("30d", "12mo", "all")
 TARGET_RANGE = "30d"
 TARGET_MS = 150.0
 TARGET_EVENTS = 10_000_000
@@ -483,6 +486,11 @@ class BackendResults:
     place of the separate top stats and visit lists)."""
     filtered: dict[str, float] = field(default_factory=dict)
     """"filter=value" -> ms of the 30-day page's queries with that one filter."""
+    event_page: dict[str, float] = field(default_factory=dict)
+    """range -> ms of the page of one custom event (its queries and its properties list);
+    DuckDB: the properties list only."""
+    properties: dict[str, Timing] = field(default_factory=dict)
+    """range -> the event's properties list."""
 
     def total(self, range: str) -> float | None:
         found = self.timings.get(range)
@@ -600,6 +608,31 @@ def time_filtered(q: Queries, name: str, results: BackendResults, args: argparse
         cells = " ".join(f"{k}={v.cell()}" for k, v in timings.items())
         total = results.filtered[label]
         say(f"  {name} {TARGET_RANGE} {label}: page's queries {total:,.0f} ms | {cells}")
+    time_event_page(q, name, results, args)
+
+
+def time_event_page(
+    q: Queries, name: str, results: BackendResults, args: argparse.Namespace
+) -> None:
+    """The page of the custom event with the most visitors (a click on the first row of the
+    top events), with its properties list, over the ranges that outlive raw events."""
+    f = Filters(event=EVENT)
+    for range in EVENT_RANGES:
+        period = q.period(range)
+        page = {
+            "overview": lambda p=period: q.overview(p, f),
+            "timeseries": lambda p=period: q.timeseries(p, f),
+            "top_pages": lambda p=period: q.top_pages(p, f, limit=10),
+            "top_events": lambda p=period: q.top_events(p, f),
+            "properties": lambda p=period: q.event_properties(p, f, EVENT),
+            "realtime": q.realtime,
+        }
+        timings = {k: measure(call, args.runs, args.max_query_seconds) for k, call in page.items()}
+        results.event_page[range] = sum(t.ms for t in timings.values())
+        results.properties[range] = timings["properties"]
+        cells = " ".join(f"{k}={v.cell()}" for k, v in timings.items())
+        total = results.event_page[range]
+        say(f"  {name} {range} event={EVENT}: page's queries {total:,.0f} ms | {cells}")
 
 
 @contextmanager
@@ -768,6 +801,19 @@ class DuckQueries:
         )
         return int(self.con.execute(sql, {"since": since}).fetchone()[0])
 
+    def event_properties(self, period: Period, name: str) -> list[tuple[Any, ...]]:
+        """Each key and value of the event's properties (footfall's text of a JSON value:
+        a string unquoted, ``null`` for null), by visitors."""
+        sql = (
+            "SELECT j.key, coalesce(j.value->>'$', 'null') AS value, "
+            "count(DISTINCT visitor_id) AS v, count(*) AS c "
+            "FROM custom_event, json_each(properties) AS j "
+            'WHERE "timestamp" >= $start AND "timestamp" < $end AND name = $name '
+            "GROUP BY j.key, value ORDER BY j.key, v DESC, c DESC, value LIMIT 100"
+        )
+        rows = self._run(sql, period, name=name)
+        return [(str(k), str(v), int(a), int(b)) for k, v, a, b in rows]
+
     def calls(self, period: Period) -> dict[str, Callable[[], Any]]:
         calls: dict[str, Callable[[], Any]] = {
             "dashboard_stats": lambda: self.dashboard_stats(period),
@@ -796,6 +842,11 @@ def time_duckdb(con: Any, args: argparse.Namespace) -> BackendResults:
         results.timings[range] = timings
         cells = " ".join(f"{k}={v.cell()}" for k, v in timings.items())
         say(f"  duckdb {range}: total {results.total(range):,.0f} ms | {cells}")
+        if range in EVENT_RANGES:
+            timing = measure(lambda p=period: duck.event_properties(p, EVENT), args.runs, cap)
+            results.properties[range] = timing
+            results.event_page[range] = timing.ms
+            say(f"  duckdb {range} event={EVENT}: properties {timing.cell()} ms")
     return results
 
 
@@ -822,7 +873,7 @@ def comparable(name: str, result: Any) -> Any:
 
 
 def compare(results: list[BackendResults]) -> list[str]:
-    """Where the backends' 30d answers differ."""
+    """Where the backends' 30d answers (and the event's properties, each range) differ."""
     if len(results) < 2:
         return []
     differences = []
@@ -834,6 +885,16 @@ def compare(results: list[BackendResults]) -> list[str]:
             if a != b:
                 differences.append(
                     f"{query}: {BACKEND_LABELS[reference.name]} {str(a)[:200]} != "
+                    f"{BACKEND_LABELS[other.name]} {str(b)[:200]}"
+                )
+        for range in EVENT_RANGES:
+            mine, theirs = reference.properties.get(range), other.properties.get(range)
+            if mine is None or theirs is None:
+                continue
+            a, b = comparable("properties", mine.result), comparable("properties", theirs.result)
+            if a != b:
+                differences.append(
+                    f"properties {range}: {BACKEND_LABELS[reference.name]} {str(a)[:200]} != "
                     f"{BACKEND_LABELS[other.name]} {str(b)[:200]}"
                 )
     return differences
@@ -908,6 +969,11 @@ def print_table(plan: Plan, results: list[BackendResults], counts: dict[str, int
         for label in filters:
             cells = [f"{r.filtered[label]:,.0f}" if label in r.filtered else "" for r in results]
             say(f"{label[:19]:<20}" + "".join(f"{c:>{width}}" for c in cells))
+    if any(r.event_page for r in results):
+        say(f"the page of event={EVENT} with its properties (DuckDB: the properties only)")
+        for range in EVENT_RANGES:
+            cells = [f"{r.event_page[range]:,.0f}" if r.event_page else "" for r in results]
+            say(f"{range:<20}" + "".join(f"{c:>{width}}" for c in cells))
     for r in results:
         if r.name == "duckdb":
             continue

@@ -46,7 +46,6 @@ from sqlalchemy import (
     Connection,
     Date,
     Engine,
-    MetaData,
     Table,
     case,
     delete,
@@ -93,6 +92,7 @@ from footfall.store.schema import (
     rollup_visitor_item,
     rollup_window,
 )
+from footfall.store.scratch import scratch_table
 from footfall.store.sums import (
     ITEM_COLUMNS,
     DaySums,
@@ -355,14 +355,9 @@ def _add_rows(conn: Connection, table: Table, columns: list[str], queries: list[
     """Add the rows of ``queries`` (of ``columns``) to ``table``: their sums to those of
     the row with the same day, dimension, value (and filter), a new row where there is
     none. So a day settled in steps holds the rows one roll-up of it would."""
-    added = Table(
-        "footfall_added",
-        MetaData(),
-        *(Column(c, table.c[c].type) for c in columns),
-        prefixes=["TEMPORARY"],
+    added = scratch_table(
+        conn, f"footfall_added_{table.name}", *(Column(c, table.c[c].type) for c in columns)
     )
-    added.drop(conn, checkfirst=True)
-    added.create(conn)
     for query in queries:
         conn.execute(insert(added).from_select(columns, query))
     a, t = added.c, table.c
@@ -491,16 +486,12 @@ def _add_pending(conn: Connection, seen: Table, since: datetime, end: datetime) 
 
 def _scratch_ids(conn: Connection, name: str, *columns: Column[Any]) -> Table:
     """An empty temporary table (of this connection) of visitor ids, with ``columns``."""
-    table = Table(
+    return scratch_table(
+        conn,
         f"footfall_{name}",
-        MetaData(),
         Column("visitor_id", BigInteger, primary_key=True, autoincrement=False),
         *columns,
-        prefixes=["TEMPORARY"],
     )
-    table.drop(conn, checkfirst=True)  # left by a roll-up that failed on this connection
-    table.create(conn)
-    return table
 
 
 _DAY = timedelta(days=1)

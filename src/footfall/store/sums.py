@@ -18,7 +18,6 @@ from sqlalchemy import (
     Column,
     Connection,
     Index,
-    MetaData,
     Select,
     String,
     Table,
@@ -45,6 +44,7 @@ from footfall.query.rollups import (
 )
 from footfall.query.sql import naive_utc
 from footfall.store.schema import rollup_visit_part, rollup_visitor_item
+from footfall.store.scratch import scratch_table
 
 ITEM_COLUMNS = ["session_id", "visitor_id", "kind", "value", "count"]
 """The columns ``items_of_day`` selects, in order."""
@@ -94,29 +94,23 @@ def single_day_scratch(
 def scratch_tables(conn: Connection, name: str = "day") -> tuple[Table, Table]:
     """Empty temporary tables (of this connection) for the day's single-day visits and the
     pages and events of each (``name``: of another set of visits, kept beside)."""
-    scratch = MetaData()
-    day_visit = Table(
+    day_visit = scratch_table(
+        conn,
         f"footfall_{name}_visit",
-        scratch,
         *(Column(c.name, c.type) for c in visit_columns(rollup_visit_part.c)),
         Column("counted_pageviews", BigInteger),
         Index(f"ix_footfall_{name}_visit", "session_id"),
-        prefixes=["TEMPORARY"],
     )
-    day_item = Table(
+    day_item = scratch_table(
+        conn,
         f"footfall_{name}_item",
-        scratch,
         Column("session_id", BigInteger, nullable=False),
         Column("visitor_id", BigInteger, nullable=False),
         Column("kind", String(8), nullable=False),
         Column("value", Text, nullable=False),
         Column("count", BigInteger, nullable=False),
         Index(f"ix_footfall_{name}_item", "kind", "session_id"),
-        prefixes=["TEMPORARY"],
     )
-    for table in (day_visit, day_item):
-        table.drop(conn, checkfirst=True)  # left by a roll-up that failed on this connection
-        table.create(conn)
     return day_visit, day_item
 
 
