@@ -92,3 +92,16 @@ def test_serve_logs_no_visitor_address_and_flushes_on_shutdown(tmp_path):
     assert "secret-token" in output  # the login link is printed
     assert "203.0.113" not in output and "POST /api" not in output
     assert count_rows(url, "page_view") == 20
+
+
+def test_a_misspelt_environment_variable_is_refused_with_the_name_meant(tmp_path):
+    url = f"sqlite:///{tmp_path / 'footfall.db'}"
+    result = CliRunner().invoke(
+        main, ["purge", "--database", url], env={"FOOTFALL_RETENTON_DAYS": "30"}
+    )
+    assert result.exit_code == 2, result.output
+    assert (
+        "unknown environment variable FOOTFALL_RETENTON_DAYS "
+        "(did you mean FOOTFALL_RETENTION_DAYS?)" in result.output
+    )
+    assert not (tmp_path / "footfall.db").exists()  # refused before anything was opened

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from footfall import Analytics, Config
@@ -27,3 +29,68 @@ def test_bad_options_fail_at_construction(options, message):
 def test_trusted_proxies_accept_a_comma_or_space_separated_string():
     config = Config(trusted_proxies="10.0.0.1, 192.168.0.0/16 ::1")
     assert config.trusted_proxies == ("10.0.0.1", "192.168.0.0/16", "::1")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        # A string where a list is expected was read one character at a time: "*" and "/"
+        # excluded every path, or the home page.
+        (
+            {"exclude_paths": "/docs*"},
+            re.escape("exclude_paths must be a list of strings, such as ['/docs*'], not the"),
+        ),
+        ({"exclude_paths": "/docs"}, "exclude_paths must be a list of strings"),
+        ({"hostnames": "example.com"}, "hostnames must be a list of strings"),
+        ({"exclude_paths": ["/docs", 3]}, "exclude_paths must be a list of strings"),
+        ({"retention_days": "90"}, r"retention_days must be a whole number, not '90' \(str\)"),
+        ({"retention_days": True}, "retention_days must be a whole number, not True"),
+        ({"rollup_retention_days": 365.0}, "rollup_retention_days must be a whole number or None"),
+        ({"rate_limit_per_minute": "600"}, "rate_limit_per_minute must be a whole number or None"),
+        ({"public_counters": "yes"}, "public_counters must be True or False, not 'yes'"),
+        ({"on_before_ingest": "myapp.hooks.before"}, "on_before_ingest must be a function or None"),
+        ({"authorize": True}, "authorize must be a function or None"),
+        ({"database_url": None}, "database_url must be a string, not None"),
+        ({"geoip_database": 3}, "geoip_database must be a string or a Path or None"),
+        ({"country_header": ["CF-IPCountry"]}, "country_header must be a string or None"),
+    ],
+)
+def test_options_of_the_wrong_type_are_refused_by_name(options, message):
+    with pytest.raises(ValueError, match=message):
+        Analytics(**options)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"exclude_paths": ["docs/*"]}, r"'docs/\*' never matches.*did you mean '/docs/\*'"),
+        ({"hostnames": ["https://example.com/"]}, "give the host alone, such as 'example.com'"),
+        ({"hostnames": ["example.com:8000"]}, "give the host alone, such as 'example.com'"),
+    ],
+)
+def test_patterns_that_never_match_are_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        Analytics(**options)
+
+
+def test_a_misspelt_option_is_refused_with_the_name_meant():
+    with pytest.raises(ValueError, match=r"unknown option 'exlude_paths' \(did you mean "):
+        Analytics(exlude_paths=["/admin/*"])
+    with pytest.raises(ValueError, match=r"unknown option 'colour'$"):
+        Analytics(colour="blue")
+
+
+def test_options_of_the_right_types_pass(tmp_path):
+    geoip = tmp_path / "country.mmdb"
+    geoip.write_bytes(b"")
+    config = Analytics(
+        exclude_paths=("/admin/*", "*.php"),
+        hostnames=["example.com", "*.example.com", "::1"],
+        rollup_retention_days=None,
+        rate_limit_per_minute=None,
+        geoip_database=geoip,
+        on_before_ingest=lambda event, context: None,
+        public_counters=True,
+    ).config
+    assert config.exclude_paths == ("/admin/*", "*.php")
+    assert config.geoip_database == geoip

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import DBAPIError
 
 from footfall.api import AnalyticsAPI
-from footfall.config import Config
+from footfall.config import Config, config_from
 from footfall.ingest.event import PAGEVIEW, Event
 from footfall.ingest.pipeline import Draft, IngestContext, Pipeline
 from footfall.store import Store, StoreUnavailable
@@ -49,7 +49,7 @@ class Analytics:
     _purged_once: asyncio.Event | None = None
 
     def __init__(self, config: Config | None = None, **options: Any) -> None:
-        self.config = config if config is not None else Config(**options)
+        self.config = config if config is not None else config_from(options)
         """The options, checked: a frozen ``Config``."""
         self._store: Store | None = None
         self._pipeline: Pipeline | None = None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import difflib
 import logging
+import os
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -124,6 +126,26 @@ def _database_option(func: Callable[..., None]) -> Callable[..., None]:
 @click.version_option(__version__, prog_name="footfall")
 def main() -> None:
     """footfall: first-party, privacy-friendly web analytics."""
+    _refuse_unknown_environment()
+
+
+def _refuse_unknown_environment() -> None:
+    """A misspelt ``FOOTFALL_*`` variable would be ignored without a word (and its default
+    used): refuse one that is close to a known name, naming it; mention any other."""
+    prefix = "FOOTFALL_"
+    known = {WORKER_OPTIONS}
+    for command in main.commands.values():
+        known.update(p.envvar for p in command.params if isinstance(p.envvar, str))
+    suffixes = sorted(name.removeprefix(prefix) for name in known)
+    for name in sorted(os.environ):
+        if not name.startswith(prefix) or name in known:
+            continue
+        close = difflib.get_close_matches(name.removeprefix(prefix), suffixes, n=1)
+        if close:
+            raise click.UsageError(
+                f"unknown environment variable {name} (did you mean {prefix}{close[0]}?)"
+            )
+        click.echo(f"footfall: ignoring the environment variable {name}: not an option", err=True)
 
 
 @main.command()
@@ -271,7 +293,6 @@ def _serve(
     # Worker processes start afresh: they build the same Config from the environment, and
     # share the rate limit's buckets through a file of this run's own.
     import json
-    import os
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="footfall-") as shared:
@@ -287,7 +308,6 @@ WORKER_OPTIONS = "FOOTFALL_WORKER_OPTIONS"
 def worker_app() -> Any:
     """The application of one ``serve --workers`` process (uvicorn calls this in each)."""
     import json
-    import os
 
     from footfall.web.app import build_app
 

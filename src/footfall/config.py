@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+import types
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from footfall.clock import Clock, system_clock
@@ -34,9 +38,11 @@ _BASE_PATH = re.compile(r"^(/[A-Za-z0-9._~-]+)*$")
 class Config:
     """All options of an ``Analytics`` object; every one has a sensible default.
 
-    Frozen, keywords only. Creating it checks the options and raises ``ValueError`` for a
-    bad one; the database URL and the contents of ``geoip_database`` are checked only when
-    the database is opened.
+    Frozen, keywords only. Creating it checks every option's type and value and raises
+    ``ValueError`` naming a bad one (a string where a list is expected, a path pattern
+    without its leading ``/``); ``Analytics(...)`` also refuses an unknown option, with the
+    name meant. The database URL and the contents of ``geoip_database`` are checked only
+    when the database is opened.
     """
 
     database_url: str = "sqlite:///footfall.db"
@@ -59,7 +65,7 @@ class Config:
     """IANA time zone in which the reports count their days, hours and months, daylight
     saving included (the periods of the aggregation API, the dashboard and the HTTP CSV
     export). Stored timestamps, salts, retention and ``footfall export`` always use UTC."""
-    trusted_proxies: Sequence[str] = ()
+    trusted_proxies: str | Sequence[str] = ()
     """Addresses or CIDR networks of reverse proxies whose ``X-Forwarded-For``,
     ``Forwarded`` and ``X-Real-IP`` headers are believed. Nobody else's are. Also decides
     whether ``country_header`` is read. A string, and each entry of a list, may hold several
@@ -113,6 +119,8 @@ class Config:
     periods and the retention cutoff. Tests pass their own."""
 
     def __post_init__(self) -> None:
+        _check_types(self)
+        _check_patterns(self)
         if self.retention_days < 1:
             raise ValueError(f"retention_days must be at least 1, not {self.retention_days}")
         if self.rollup_retention_days is not None and (
@@ -152,3 +160,101 @@ class Config:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def config_from(options: Mapping[str, Any]) -> Config:
+    """A ``Config`` of ``options``; an unknown name is a ``ValueError`` that suggests the
+    option meant (a misspelt option would otherwise be a ``TypeError`` about ``__init__``)."""
+    known = [option.name for option in fields(Config)]
+    for name in options:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"unknown option {name!r}{hint}")
+    return Config(**options)
+
+
+# -- checks ------------------------------------------------------------------------------------
+
+
+@cache
+def _option_types() -> dict[str, Any]:
+    # The hooks' argument types are imported for type checkers only; a check needs to know
+    # that a hook is callable, not what it is called with.
+    return get_type_hints(Config, localns={"Event": Any, "IngestContext": Any})
+
+
+def _check_types(config: Config) -> None:
+    """Refuse an option of the wrong type by name: a string where a list of patterns is
+    expected would be read one character at a time (``exclude_paths="/docs*"`` excluded
+    every path, since ``"*"`` matches them all)."""
+    for option in fields(Config):
+        value = getattr(config, option.name)
+        expected = _option_types()[option.name]
+        if _is(value, expected):
+            continue
+        if isinstance(value, str) and _is([value], expected):
+            raise ValueError(
+                f"{option.name} must be a list of strings, such as [{value!r}], "
+                f"not the string {value!r}"
+            )
+        raise ValueError(
+            f"{option.name} must be {_describe(expected)}, not {value!r} ({type(value).__name__})"
+        )
+
+
+def _is(value: Any, expected: Any) -> bool:
+    origin = get_origin(expected)
+    if origin in (Union, types.UnionType):
+        return any(_is(value, choice) for choice in get_args(expected))
+    if expected is type(None):
+        return value is None
+    if expected is Any:
+        return True
+    if origin is Callable or expected is Callable:
+        return callable(value)
+    if origin is Sequence:
+        (item,) = get_args(expected)
+        return isinstance(value, list | tuple) and all(_is(v, item) for v in value)
+    if origin is not None:
+        return isinstance(value, origin)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected is Path:
+        return isinstance(value, os.PathLike)
+    return isinstance(value, expected)
+
+
+def _describe(expected: Any) -> str:
+    origin = get_origin(expected)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(choice) for choice in get_args(expected))
+    if origin is Callable or expected is Callable:
+        return "a function"
+    if origin is Sequence:
+        return "a list of strings"
+    names = {type(None): "None", int: "a whole number", bool: "True or False", str: "a string"}
+    return names.get(expected, f"a {getattr(expected, '__name__', expected)}")
+
+
+_PORT = re.compile(r"[^:]+:\d+")
+
+
+def _check_patterns(config: Config) -> None:
+    """Refuse patterns that can never match: a path pattern without its leading slash, a
+    URL or a port among the hostnames (events carry the bare host name)."""
+    for pattern in config.exclude_paths:
+        if not pattern.startswith(("/", "*")):
+            raise ValueError(
+                f"exclude_paths pattern {pattern!r} never matches: paths start with '/' "
+                f"(did you mean {'/' + pattern!r}?)"
+            )
+    for host in config.hostnames or ():
+        if "/" in host or _PORT.fullmatch(host):
+            bare = re.sub(
+                r"^[a-z]+://|[:/].*$", "", host.split("://")[-1] if "://" in host else host
+            )
+            raise ValueError(
+                f"hostnames entry {host!r} is not a host name: give the host alone, "
+                f"such as {bare!r}"
+            )
