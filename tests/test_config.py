@@ -7,6 +7,7 @@ import re
 import pytest
 
 from footfall import Analytics, Config
+from footfall.store.database import database_url
 
 
 @pytest.mark.parametrize(
@@ -94,3 +95,35 @@ def test_options_of_the_right_types_pass(tmp_path):
     ).config
     assert config.exclude_paths == ("/admin/*", "*.php")
     assert config.geoip_database == geoip
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "footfall.db",
+            "'footfall.db' is not a URL: for a SQLite file write 'sqlite:///footfall.db'",
+        ),
+        ("sqlite:footfall.db", "write 'sqlite:///footfall.db'"),
+        ("mysql://root@127.0.0.1/test", "unsupported database URL 'mysql://root@127.0.0.1/test'"),
+        ("postgresql+psycopg2://db/x", "unsupported database URL"),
+        ("sqlite://", "not an in-memory database"),
+    ],
+)
+def test_a_database_url_that_cannot_work_is_refused_with_how_to_write_it(url, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Analytics(database_url=url)
+
+
+def test_postgres_urls_from_hosting_platforms_mean_psycopg():
+    # Heroku, Render and others hand out postgres://; SQLAlchemy knows no such dialect.
+    for scheme in ("postgres", "postgresql", "postgresql+psycopg"):
+        url = database_url(f"{scheme}://user:secret@db.example.com:5433/site")
+        assert url.drivername == "postgresql+psycopg"
+        assert (url.host, url.port, url.database) == ("db.example.com", 5433, "site")
+
+
+def test_a_sqlite_file_in_a_missing_directory_is_named(tmp_path):
+    analytics = Analytics(database_url=f"sqlite:///{tmp_path}/missing/footfall.db")
+    with pytest.raises(ValueError, match=f"its directory '{tmp_path}/missing' does not exist"):
+        analytics.open()

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from footfall.clock import Clock, system_clock
 from footfall.ingest.client_ip import parse_trusted_proxies
+from footfall.store.database import database_url
 
 if TYPE_CHECKING:
     from footfall.ingest.event import Event
@@ -121,6 +122,7 @@ class Config:
     def __post_init__(self) -> None:
         _check_types(self)
         _check_patterns(self)
+        database_url(self.database_url)  # raises ValueError saying how to write it
         if self.retention_days < 1:
             raise ValueError(f"retention_days must be at least 1, not {self.retention_days}")
         if self.rollup_retention_days is not None and (

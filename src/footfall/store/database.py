@@ -4,38 +4,62 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 SUPPORTED = ("sqlite", "postgresql")
+DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 WAL_SWITCH_SECONDS = 30.0
 """How long a start waits for another process that is switching a new file to WAL."""
 
 
-def create_store_engine(url: str, *, pool_size: int = 5) -> Engine:
-    """Create the engine for ``url``: SQLite (one file, WAL) or PostgreSQL (psycopg 3).
-
-    A bare ``postgresql://`` URL is taken to mean psycopg 3, the only driver installed.
-    """
-    parsed = make_url(url)
+def database_url(url: str) -> URL:
+    """The SQLAlchemy URL of ``url``, or a ``ValueError`` that says how to write it: a
+    bare file name, another database, an in-memory SQLite. ``postgres://`` (what hosting
+    platforms hand out) and ``postgresql://`` mean psycopg 3, the only driver installed."""
+    if "://" not in url:
+        path = url.removeprefix("sqlite:")
+        raise ValueError(
+            f"database_url {url!r} is not a URL: for a SQLite file write "
+            f"'sqlite:///{path}' (relative) or 'sqlite:////absolute/path.db'"
+        )
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(f"database_url {url!r} is not a URL") from None
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
     backend = parsed.get_backend_name()
-    if backend not in SUPPORTED:
+    if backend not in SUPPORTED or parsed.drivername not in DRIVERS:
         raise ValueError(
             f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
-            "use sqlite:///path/to/file.db or postgresql+psycopg://user@host/dbname"
+            "use sqlite:///path/to/file.db or postgresql://user@host/dbname"
         )
-    if backend == "postgresql":
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = create_engine(parsed, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
-        _configure_postgresql(engine)
-        return engine
-    if parsed.database in (None, "", ":memory:"):
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
         raise ValueError(
             "footfall needs a SQLite file, not an in-memory database: events must survive "
             "a restart and be shared between workers (use sqlite:///footfall.db)"
+        )
+    return parsed
+
+
+def create_store_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """Create the engine for ``url`` (see ``database_url``): SQLite (one file, WAL) or
+    PostgreSQL (psycopg 3)."""
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        engine = create_engine(parsed, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+        _configure_postgresql(engine)
+        return engine
+    folder = Path(parsed.database or "").absolute().parent
+    if not folder.is_dir():
+        raise ValueError(
+            f"cannot create the SQLite file {parsed.database!r}: its directory {str(folder)!r} "
+            "does not exist"
         )
     # The driver's timeout is the busy handler from the first statement on, so concurrent
     # starts wait for each other's locks instead of failing.
