@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -89,7 +90,8 @@ def test_serve_logs_no_visitor_address_and_flushes_on_shutdown(tmp_path):
     # uvicorn re-raises SIGTERM once its graceful shutdown has finished.
     assert process.returncode in (0, -15), output
     assert "Application shutdown complete" in output
-    assert "secret-token" in output  # the login link is printed
+    assert "/pages/analytics" in output  # where to log in, but not a given token
+    assert "secret-token" not in output
     assert "203.0.113" not in output and "POST /api" not in output
     assert count_rows(url, "page_view") == 20
 
@@ -105,3 +107,66 @@ def test_a_misspelt_environment_variable_is_refused_with_the_name_meant(tmp_path
         "(did you mean FOOTFALL_RETENTION_DAYS?)" in result.output
     )
     assert not (tmp_path / "footfall.db").exists()  # refused before anything was opened
+
+
+def _serve_until_answered(url: str, *args: str) -> tuple[str, str]:
+    """Start ``footfall serve`` on ``url``, wait for it to answer, then stop it; its
+    output, and the address it listened on."""
+    port = free_port()
+    footfall = Path(sys.executable).with_name("footfall")
+    command = [str(footfall), "serve", "--database", url, "--port", str(port), *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:  # a bounded wait for the server to answer, not a timing sleep
+            try:
+                httpx.get(f"{base}/api/data/analytics/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.05)
+        return base, process
+    except BaseException:
+        process.kill()
+        raise
+
+
+def _stop(process: subprocess.Popen) -> str:
+    process.terminate()
+    return process.communicate(timeout=30)[0]
+
+
+def test_the_admin_token_outlives_a_restart_and_is_printed_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    base, first = _serve_until_answered(url)
+    output = _stop(first)
+    token = re.search(r"/pages/analytics\?token=([\w-]+)", output)
+    assert token, output
+    token = token.group(1)
+    assert len(token) >= 32
+
+    base, second = _serve_until_answered(url)
+    try:
+        stats = httpx.get(
+            f"{base}/api/data/analytics/stats?range=7d",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert stats.status_code == 200, stats.text
+        login = httpx.get(f"{base}/pages/analytics?token={token}", follow_redirects=False)
+        assert login.status_code == 303
+        wrong = httpx.get(
+            f"{base}/api/data/analytics/stats", headers={"Authorization": "Bearer guess"}
+        )
+        assert wrong.status_code == 403
+    finally:
+        output = _stop(second)
+    assert token not in output  # shown at the first start only
+    assert "/pages/analytics" in output
+
+    shown = CliRunner().invoke(main, ["token", "--database", url])
+    assert shown.exit_code == 0 and shown.output.strip() == token
+    rotated = CliRunner().invoke(main, ["token", "--database", url, "--rotate"])
+    new = rotated.output.strip()
+    assert rotated.exit_code == 0 and new != token and len(new) >= 32
+    assert CliRunner().invoke(main, ["token", "--database", url]).output.strip() == new

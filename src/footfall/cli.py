@@ -6,9 +6,9 @@ import datetime
 import difflib
 import logging
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,8 @@ def _server_options(func: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--admin-token",
             envvar="FOOTFALL_ADMIN_TOKEN",
-            help="Bearer token for the dashboard and query API (random if unset).",
+            help="Bearer token for the dashboard and query API (default: the one kept in the "
+            "database, made at the first start; see footfall token).",
         ),
         click.option(
             "--trusted-proxy",
@@ -252,10 +253,9 @@ def _serve(
     import uvicorn
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    token = admin_token or secrets.token_urlsafe(24)
     options: dict[str, Any] = {
         "database_url": database,
-        "admin_token": token,
+        "admin_token": admin_token,
         "trusted_proxies": list(trusted_proxies),
         "timezone": timezone,
         "retention_days": retention_days,
@@ -267,12 +267,26 @@ def _serve(
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     _upgrade(database)
+    new = False
+    if admin_token is None:
+        admin_token, new = _stored_admin_token(database)
+        options["admin_token"] = admin_token
+        config = replace(config, admin_token=admin_token)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
     processes = f", {workers} workers" if workers > 1 else ""
+    dashboard = f"{base}{config.site_base_path}/analytics"
     click.echo(f"footfall {__version__} on {base} (database {database}{processes})")
     click.echo(f"  events:    POST {base}{config.api_base_path}/analytics/event")
-    click.echo(f"  dashboard: {base}{config.site_base_path}/analytics?token={token}")
+    if new:
+        # Shown once: a log that keeps every start's output does not keep the token.
+        click.echo(f"  dashboard: {dashboard}?token={admin_token}")
+        click.echo(
+            "  (a new admin token, kept in the database: 'footfall token' shows it again, "
+            "'footfall token --rotate' replaces it)"
+        )
+    else:
+        click.echo(f"  dashboard: {dashboard} (log in: {dashboard}?token=<admin token>)")
     server = {
         "host": host,
         "port": port,
@@ -432,6 +446,35 @@ def _upgrade(database: str) -> None:
             raise click.ClickException(f"cannot reach the database: {error}") from None
         finally:
             engine.dispose()
+
+
+def _stored_admin_token(database: str, *, rotate: bool = False) -> tuple[str, bool]:
+    """The admin token kept in ``database`` (made at the first start), and whether it is
+    new: a restart keeps the login link, the session cookies and API scripts working."""
+    from footfall.store.database import create_store_engine
+    from footfall.store.settings import admin_token
+
+    engine = create_store_engine(database)
+    try:
+        return admin_token(engine, rotate=rotate)
+    finally:
+        engine.dispose()
+
+
+@main.command()
+@_database_option
+@click.option(
+    "--rotate", is_flag=True, help="Replace the token: old links, cookies and scripts stop working."
+)
+def token(database: str, rotate: bool) -> None:
+    """Print the admin token that footfall serve keeps in the database.
+
+    The dashboard's login link is <site>/pages/analytics?token=TOKEN; scripts send
+    'Authorization: Bearer TOKEN'. A token given with --admin-token or
+    FOOTFALL_ADMIN_TOKEN takes its place while it is given.
+    """
+    _upgrade(database)
+    click.echo(_stored_admin_token(database, rotate=rotate)[0])
 
 
 @contextmanager

@@ -280,6 +280,15 @@ rollup_hour = Table(
 """``rollup_today_hour``'s rows for every hour of a rolled-up local day with windows (and
 only then): the hours a 24-hour chart and its sparklines show of yesterday."""
 
+setting = Table(
+    "setting",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+"""Values the server keeps for itself across restarts: the admin token ``footfall serve``
+made (``admin_token``)."""
+
 rollup_state = Table(
     "rollup_state",
     metadata,
