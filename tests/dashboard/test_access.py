@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -20,9 +22,48 @@ def test_without_a_token_the_page_says_how_to_get_access(server):
     response = server.client.get(DASHBOARD)
     assert response.status_code == 403
     assert "text/html" in response.headers["content-type"]
-    assert "--admin-token" in response.text and "login link" in response.text
+    # Embedded with an admin token: open the page with it (not footfall serve's link).
+    assert "Analytics(admin_token=…)" in response.text
+    assert f"{DASHBOARD}?token=&lt;that token&gt;" in response.text
+    assert "footfall serve</code>\nprinted" not in response.text
     assert response.headers["cache-control"] == "no-store"
     assert "set-cookie" not in response.headers
+    # The page is styled: its stylesheet is served.
+    stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', response.text).group(1)
+    css = server.client.get(stylesheet)
+    assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+    # So is the page of a view that does not exist.
+    server.client.get(f"{DASHBOARD}?token={TOKEN}")  # the admin cookie
+    invalid = server.client.get(f"{DASHBOARD}?range=fortnight")
+    assert invalid.status_code == 400
+    assert f'href="{stylesheet}"' in invalid.text
+
+
+@pytest.mark.parametrize(
+    ("options", "standalone", "said", "unsaid"),
+    [
+        ({}, True, ["footfall token", "login link"], ["Analytics(authorize"]),
+        ({"authorize": lambda request: False}, False, ["authorize(request)"], ["footfall token"]),
+        ({}, False, ["Analytics(authorize=", "Analytics(admin_token="], ["login link"]),
+    ],
+)
+def test_the_403_page_says_what_to_do_where_footfall_runs(
+    make_analytics, sqlite_url, options, standalone, said, unsaid
+):
+    from starlette.testclient import TestClient
+
+    from footfall.web.app import build_app
+
+    app = build_app(make_analytics(sqlite_url, **options), standalone=standalone)
+    with TestClient(app) as client:
+        response = client.get(DASHBOARD)
+        assert response.status_code == 403
+        for text in said:
+            assert text in response.text
+        for text in unsaid:
+            assert text not in response.text
+        stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', response.text).group(1)
+        assert client.get(stylesheet).status_code == 200
 
 
 def test_a_wrong_token_is_refused(server):

@@ -29,7 +29,7 @@ from footfall.query.metrics import RawEventsPurged, shared_selections
 from footfall.query.ranges import InvalidQuery
 from footfall.query.results import EventProperty
 from footfall.web.api import read_params
-from footfall.web.auth import HOW_TO, is_authorized
+from footfall.web.auth import is_authorized
 from footfall.web.badge import compact_number
 
 if TYPE_CHECKING:
@@ -88,22 +88,32 @@ _templates.filters["duration"] = _duration
 _templates.filters["readable"] = lambda path: unquote(path, errors="replace")
 
 
-def dashboard_routes(analytics: Analytics) -> list[Route | Mount]:
+def dashboard_routes(analytics: Analytics, *, standalone: bool = False) -> list[Route | Mount]:
+    """The dashboard page, its realtime stream and its assets; ``standalone``: served by
+    ``footfall serve`` (what the 403 page tells a visitor to do)."""
     base = f"{analytics.config.site_base_path}/analytics"
+
+    def forbidden() -> Response:
+        return _forbidden(analytics, base, standalone)
+
     api = f"{analytics.config.api_base_path}/analytics"
 
     async def page(request: Request) -> Response:
         token = request.query_params.get("token")
         if token is not None:
-            return _login(request, analytics, token)
+            return _login(request, analytics, token, forbidden)
         if not await is_authorized(request, analytics.config):
-            return _forbidden(analytics)
+            return forbidden()
         try:
             params = read_params(request)
             context = await _report(analytics, params)
         except InvalidQuery as invalid:
             return _render(
-                "error.html", 400, message=f"{invalid.param}: {invalid.message}", home=base
+                "error.html",
+                400,
+                message=f"{invalid.param}: {invalid.message}",
+                home=base,
+                base=base,
             )
         return _render(
             "dashboard.html",
@@ -119,7 +129,7 @@ def dashboard_routes(analytics: Analytics) -> list[Route | Mount]:
 
     async def realtime(request: Request) -> Response:
         if not await is_authorized(request, analytics.config):
-            return _forbidden(analytics)
+            return forbidden()
         return StreamingResponse(
             _realtime_events(analytics, request),
             media_type="text/event-stream",
@@ -193,12 +203,12 @@ async def _report(analytics: Analytics, params: dict[str, Any]) -> dict[str, Any
     }
 
 
-def _login(request: Request, analytics: Analytics, token: str) -> Response:
+def _login(request: Request, analytics: Analytics, token: str, forbidden: Any) -> Response:
     """Exchange the login link's token for the admin cookie, then drop the token from the
     address bar (and from the history) with a redirect."""
     expected = analytics.config.admin_token
     if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
-        return _forbidden(analytics)
+        return forbidden()
     remaining = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
     target = request.url.path + (f"?{urlencode(remaining)}" if remaining else "")
     response = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
@@ -207,9 +217,15 @@ def _login(request: Request, analytics: Analytics, token: str) -> Response:
     return response
 
 
-def _forbidden(analytics: Analytics) -> Response:
+def _forbidden(analytics: Analytics, base: str, standalone: bool) -> Response:
+    config = analytics.config
     return _render(
-        "forbidden.html", 403, how_to=HOW_TO, standalone=analytics.config.authorize is None
+        "forbidden.html",
+        403,
+        base=base,
+        standalone=standalone,
+        authorize=config.authorize is not None,
+        admin_token=config.admin_token is not None,
     )
 
 

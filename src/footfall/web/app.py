@@ -56,7 +56,7 @@ def build_app(analytics: Analytics, *, standalone: bool = False) -> Starlette:
         badge_route(analytics, base),
         *tracker_routes(analytics, base),
         export_route(analytics, base),
-        *dashboard_routes(analytics),
+        *dashboard_routes(analytics, standalone=standalone),
     ]
     if standalone:
         dashboard = f"{analytics.config.site_base_path}/analytics"

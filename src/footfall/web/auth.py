@@ -14,8 +14,8 @@ from footfall.dashboard import session
 HOW_TO = (
     "footfall's reports are private. Embedded in an application, pass "
     "Analytics(authorize=lambda request: ...) returning True for your administrators; "
-    "standalone, send 'Authorization: Bearer <admin token>' (footfall serve prints it, or "
-    "set it with --admin-token / FOOTFALL_ADMIN_TOKEN)."
+    "standalone, send 'Authorization: Bearer <admin token>' ('footfall token' prints the "
+    "one footfall serve keeps; --admin-token / FOOTFALL_ADMIN_TOKEN sets another)."
 )
 
 
