@@ -8,7 +8,7 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-only-not-secret")
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 ROOT_URLCONF = "mysite.urls"
-INSTALLED_APPS = ["django.contrib.staticfiles"]
+INSTALLED_APPS = ["django.contrib.staticfiles", "footfall.integrations.django.FootfallConfig"]
 MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "footfall.integrations.django.PageViewMiddleware",

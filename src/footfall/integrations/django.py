@@ -1,9 +1,11 @@
 """footfall in a Django project, under WSGI or ASGI.
 
-In ``settings.py``, name your ``Analytics`` object and add the middleware::
+In ``settings.py``, name your ``Analytics`` object and add the middleware (and the app,
+so that ``manage.py check`` checks these settings)::
 
     FOOTFALL_ANALYTICS = "mysite.analytics.analytics"  # dotted path to the object
     FOOTFALL_INJECT_SCRIPT = True                        # optional: add the tracker tag
+    INSTALLED_APPS = [..., "footfall.integrations.django.FootfallConfig"]
     MIDDLEWARE = [..., "footfall.integrations.django.PageViewMiddleware"]
 
 In ``urls.py``, serve footfall's routes (dashboard, API, ingestion, script)::
@@ -23,12 +25,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import difflib
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.apps import AppConfig
 from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.urls import URLPattern, re_path
 from django.utils.module_loading import import_string
@@ -49,7 +55,68 @@ from footfall.web.wsgi import OneEventStreams
 if TYPE_CHECKING:
     from footfall.analytics import Analytics
 
-__all__ = ["PageViewMiddleware", "urls"]
+__all__ = ["FootfallConfig", "PageViewMiddleware", "check_settings", "urls"]
+
+SETTINGS = ("FOOTFALL_ANALYTICS", "FOOTFALL_INJECT_SCRIPT")
+
+
+class FootfallConfig(AppConfig):
+    """In ``INSTALLED_APPS`` as ``"footfall.integrations.django.FootfallConfig"``:
+    ``manage.py check`` (and every start of the server) then checks footfall's settings.
+    footfall has no models."""
+
+    name = "footfall.integrations.django"
+    label = "footfall"
+    verbose_name = "footfall"
+
+    def ready(self) -> None:
+        checks.register(check_settings)
+
+
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """What is wrong with footfall's settings: a misspelt one (otherwise ignored, or every
+    request a 500), a missing or wrong ``FOOTFALL_ANALYTICS``."""
+    from footfall.analytics import Analytics
+
+    errors: list[checks.CheckMessage] = []
+    for name in dir(settings):
+        if name.startswith("FOOTFALL_") and name not in SETTINGS:
+            close = difflib.get_close_matches(name, SETTINGS, n=1)
+            hint = f"Did you mean {close[0]}?" if close else f"footfall's: {', '.join(SETTINGS)}."
+            errors.append(checks.Error(f"Unknown setting {name}.", hint=hint, id="footfall.E001"))
+    path = getattr(settings, "FOOTFALL_ANALYTICS", None)
+    if path is None:
+        errors.append(
+            checks.Error(
+                "FOOTFALL_ANALYTICS is not set.",
+                hint="Set it to the dotted path of your footfall Analytics object, such as "
+                "'mysite.analytics.analytics'.",
+                id="footfall.E002",
+            )
+        )
+    else:
+        try:
+            found = import_string(path)
+        except ImportError as error:
+            errors.append(
+                checks.Error(
+                    f"FOOTFALL_ANALYTICS {path!r} cannot be imported: {error}", id="footfall.E003"
+                )
+            )
+        else:
+            if not isinstance(found, Analytics):
+                errors.append(
+                    checks.Error(
+                        f"FOOTFALL_ANALYTICS {path!r} is a {type(found).__name__}, not a "
+                        "footfall Analytics object.",
+                        id="footfall.E004",
+                    )
+                )
+    if not isinstance(getattr(settings, "FOOTFALL_INJECT_SCRIPT", False), bool):
+        errors.append(
+            checks.Error("FOOTFALL_INJECT_SCRIPT must be True or False.", id="footfall.E005")
+        )
+    return errors
 
 
 class PageViewMiddleware:
@@ -60,6 +127,13 @@ class PageViewMiddleware:
     async_capable = True
 
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        errors = check_settings()
+        if errors:  # the app not installed, so manage.py check did not say it
+            raise ImproperlyConfigured(
+                " ".join(f"{e.msg} {e.hint or ''}".strip() for e in errors)
+                + " (add 'footfall.integrations.django.FootfallConfig' to INSTALLED_APPS to have "
+                "manage.py check report this)"
+            )
         self.get_response = get_response
         self.analytics: Analytics = import_string(settings.FOOTFALL_ANALYTICS)
         self.inject_script = bool(getattr(settings, "FOOTFALL_INJECT_SCRIPT", False))
