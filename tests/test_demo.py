@@ -324,3 +324,22 @@ def test_now_must_be_timezone_aware(tmp_path: Path) -> None:
             generate_demo(store, pageviews=10, days=1, now=datetime(2024, 6, 20))
     finally:
         store.close()
+
+
+def test_the_demo_covers_the_period_its_first_view_compares_with(tmp_path):
+    """The dashboard opens on 30 days compared with the 30 before: with the command's
+    defaults both are whole, so the changes are a site's (not "+7001.9%", which a partial
+    day at the start of the comparison period gave)."""
+    from footfall import Analytics
+    from footfall.cli import DEMO_DAYS
+
+    analytics = Analytics(database_url=f"sqlite:///{tmp_path / 'demo.db'}", clock=lambda: NOW)
+    try:
+        generate_demo(analytics.store, pageviews=12_000, days=DEMO_DAYS, now=NOW, seed=3)
+        stats = analytics.api.get_dashboard_stats_sync(range="30d")
+    finally:
+        analytics.close()
+    for name in ("visitors", "visits", "pageviews"):
+        metric = getattr(stats, name)
+        assert metric.previous > 0.8 * metric.value, (name, metric)
+        assert abs(metric.change) < 25, (name, metric)

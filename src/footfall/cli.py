@@ -19,6 +19,10 @@ from footfall.analytics import Analytics
 from footfall.config import Config
 
 DEMO_DATABASE = "sqlite:///footfall-demo.db"
+DEMO_DAYS = 60
+"""Days of demo traffic: the dashboard's 30 days (today and 29 whole days) and the 30
+before them that its changes compare with, whole, so no change reads "+7001.9%"."""
+DEMO_PAGEVIEWS = 150_000
 VISITS_LABEL = "Building visits from the raw events (days)"
 
 
@@ -167,17 +171,18 @@ def serve(database: str, **options: object) -> None:
 )
 @click.option(
     "--pageviews",
-    default=100_000,
+    default=DEMO_PAGEVIEWS,
     show_default=True,
     type=click.IntRange(1),
     help="About how many page views to generate.",
 )
 @click.option(
     "--days",
-    default=30,
+    default=DEMO_DAYS,
     show_default=True,
     type=click.IntRange(1, 3650),
-    help="How many days of traffic, ending now.",
+    help="How many days of traffic, ending now (the default covers the 30-day view and "
+    "the 30 days it is compared with).",
 )
 @click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same data).")
 @click.option("--reset", is_flag=True, help="Delete the events already in the database first.")

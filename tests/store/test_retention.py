@@ -326,3 +326,31 @@ def test_a_wsgi_app_purges_on_footfalls_background_thread(make_analytics, databa
 
     analytics.close()
     assert task.cancelled() and analytics._purge_task is None
+
+
+@pytest.mark.anyio
+async def test_the_first_start_after_the_demo_logs_no_purge(
+    make_analytics, sqlite_url, clock, caplog
+):
+    """The demo's month of visitor links to their latest visit expires at the first start:
+    housekeeping, logged at DEBUG; deleted events are still said at INFO."""
+    from footfall.cli import DEMO_DAYS
+    from footfall.demo import generate_demo
+
+    analytics = make_analytics(sqlite_url)
+    generate_demo(analytics.store, pageviews=1_500, days=DEMO_DAYS, now=clock.now, seed=2)
+    caplog.set_level(logging.DEBUG, logger="footfall")
+    async with analytics:
+        assert analytics._purged_once is not None
+        await asyncio.wait_for(analytics._purged_once.wait(), 30)
+    purged = [r for r in caplog.records if "purged expired data" in r.getMessage()]
+    assert [r.levelno for r in purged] == [logging.DEBUG], caplog.text
+    assert "visits=0" not in purged[0].getMessage()  # it did delete visitor links
+
+    expired = make_analytics(sqlite_url, retention_days=7)
+    caplog.clear()
+    async with expired:
+        assert expired._purged_once is not None
+        await asyncio.wait_for(expired._purged_once.wait(), 30)
+    purged = [r for r in caplog.records if "purged expired data" in r.getMessage()]
+    assert [r.levelno for r in purged] == [logging.INFO], caplog.text

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, inspect, text
 
 from footfall.store.database import serialise_starts, write_connection
 from footfall.store.visit_build import BuildProgress, build_visits
@@ -32,6 +33,18 @@ def migrate(
     config = alembic_config()
     with write_connection(engine) as connection, connection.begin():
         serialise_starts(connection)
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        if revision != "head" or _current(connection) != _heads(config):
+            # Alembic logs each start at INFO: only when there is something to migrate.
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
     build_visits(engine, progress)
+
+
+def _current(connection: Connection) -> set[str]:
+    if not inspect(connection).has_table("alembic_version"):
+        return set()
+    return set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+def _heads(config: Config) -> set[str]:
+    return set(ScriptDirectory.from_config(config).get_heads())

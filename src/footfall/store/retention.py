@@ -52,6 +52,12 @@ class PurgeSummary:
     """Rows of the rollups older than ``rollup_retention_days``."""
 
     @property
+    def data(self) -> int:
+        """Rows of reports' data: raw events, rollups, dropped-event counts (not the
+        salts and visit links that expire every day)."""
+        return self.pageviews + self.custom_events + self.dropped_counts + self.rollup_rows
+
+    @property
     def total(self) -> int:
         return (
             self.pageviews
