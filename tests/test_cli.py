@@ -170,3 +170,49 @@ def test_the_admin_token_outlives_a_restart_and_is_printed_once(tmp_path):
     new = rotated.output.strip()
     assert rotated.exit_code == 0 and new != token and len(new) >= 32
     assert CliRunner().invoke(main, ["token", "--database", url]).output.strip() == new
+
+
+def test_serve_takes_hostnames_excluded_paths_rate_limit_and_public_counters(tmp_path):
+    """A public standalone server can refuse other hosts' events, skip paths, change the
+    rate limit and open its counters, from flags or the environment."""
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    base, process = _serve_until_answered(
+        url,
+        "--hostname",
+        "example.com",
+        "--exclude-path",
+        "/admin/*",
+        "--rate-limit",
+        "2",
+        "--public-counters",
+        "--trusted-proxy",
+        "127.0.0.1",
+    )
+    try:
+        statuses = []
+        for i, page in enumerate(
+            ["https://example.com/", "https://other.org/", "https://example.com/admin/users"]
+        ):
+            response = httpx.post(
+                f"{base}/api/data/analytics/event",
+                json={"url": page},
+                headers={"User-Agent": BROWSER_UA, "X-Forwarded-For": f"203.0.{i}.1"},
+            )
+            statuses.append(response.status_code)
+        limited = [
+            httpx.post(
+                f"{base}/api/data/analytics/event",
+                json={"url": "https://example.com/pricing"},
+                headers={"User-Agent": BROWSER_UA, "X-Forwarded-For": "198.51.100.7"},
+            ).status_code
+            for _ in range(3)
+        ]
+        counters = httpx.get(f"{base}/api/data/analytics/page-stats?path=/")
+        private = httpx.get(f"{base}/api/data/analytics/stats")
+    finally:
+        output = _stop(process)
+    assert statuses == [202, 202, 202], output  # dropped events are acknowledged too
+    assert limited == [202, 202, 429], output
+    assert counters.status_code == 200 and private.status_code == 403
+    assert count_rows(url, "page_view") == 3  # "/" and two of "/pricing"
+    assert "events for any host name" not in output

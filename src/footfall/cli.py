@@ -59,6 +59,37 @@ def _server_options(func: Callable[..., None]) -> Callable[..., None]:
             "believed; repeatable (space-separated in the environment).",
         ),
         click.option(
+            "--hostname",
+            "hostnames",
+            envvar="FOOTFALL_HOSTNAME",
+            multiple=True,
+            help="Keep only events for this host (example.com, *.example.com); repeatable "
+            "(space-separated in the environment). Default: any host.",
+        ),
+        click.option(
+            "--exclude-path",
+            "exclude_paths",
+            envvar="FOOTFALL_EXCLUDE_PATH",
+            multiple=True,
+            help="Never count paths matching this glob (/admin/*); repeatable "
+            "(space-separated in the environment).",
+        ),
+        click.option(
+            "--rate-limit",
+            envvar="FOOTFALL_RATE_LIMIT",
+            default=600,
+            show_default=True,
+            type=click.IntRange(0),
+            help="Events accepted per minute from one network (/24 or /48); 0: no limit.",
+        ),
+        click.option(
+            "--public-counters",
+            envvar="FOOTFALL_PUBLIC_COUNTERS",
+            is_flag=True,
+            help="Let anyone read the page counters and the badge (every other report "
+            "stays private).",
+        ),
+        click.option(
             "--timezone",
             envvar="FOOTFALL_TIMEZONE",
             default="UTC",
@@ -248,6 +279,10 @@ def _serve(
     port: int,
     admin_token: str | None,
     trusted_proxies: tuple[str, ...],
+    hostnames: tuple[str, ...],
+    exclude_paths: tuple[str, ...],
+    rate_limit: int,
+    public_counters: bool,
     timezone: str,
     retention_days: int,
     country_header: str | None,
@@ -262,6 +297,10 @@ def _serve(
         "database_url": database,
         "admin_token": admin_token,
         "trusted_proxies": list(trusted_proxies),
+        "hostnames": list(hostnames) or None,
+        "exclude_paths": list(exclude_paths),
+        "rate_limit_per_minute": rate_limit or None,
+        "public_counters": public_counters,
         "timezone": timezone,
         "retention_days": retention_days,
         "country_header": country_header,
@@ -283,6 +322,8 @@ def _serve(
     dashboard = f"{base}{config.site_base_path}/analytics"
     click.echo(f"footfall {__version__} on {base} (database {database}{processes})")
     click.echo(f"  events:    POST {base}{config.api_base_path}/analytics/event")
+    if config.hostnames is None:
+        click.echo("  (events for any host name are kept: --hostname to keep your sites' only)")
     if new:
         # Shown once: a log that keeps every start's output does not keep the token.
         click.echo(f"  dashboard: {dashboard}?token={admin_token}")
