@@ -216,3 +216,41 @@ def test_serve_takes_hostnames_excluded_paths_rate_limit_and_public_counters(tmp
     assert counters.status_code == 200 and private.status_code == 403
     assert count_rows(url, "page_view") == 3  # "/" and two of "/pricing"
     assert "events for any host name" not in output
+
+
+def test_check_prints_the_configuration_its_sources_and_tests_the_database(tmp_path):
+    url = f"sqlite:///{tmp_path / 'check.db'}"
+    fresh = CliRunner().invoke(main, ["check", "--database", url])
+    assert fresh.exit_code == 0, fresh.output
+    assert "does not exist yet: footfall serve creates it" in fresh.output
+    assert not (tmp_path / "check.db").exists()  # a check creates nothing
+
+    CliRunner().invoke(main, ["demo", "--database", url, "--pageviews", "300", "--no-serve"])
+    pageviews = count_rows(url, "page_view")
+    result = CliRunner().invoke(
+        main,
+        ["check", "--database", url, "--hostname", "example.com", "--exclude-path", "/admin/*"],
+        env={"FOOTFALL_RATE_LIMIT": "0"},
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "  hostnames             example.com  (flag)" in lines
+    assert "  rate_limit_per_minute no limit  (FOOTFALL_ variable)" in lines
+    assert "  retention_days        90  (default)" in lines
+    assert "  - events for hosts other than example.com" in lines
+    assert "  - paths matching /admin/*" in lines
+    assert f"{pageviews:,} page views" in result.output
+    assert "schema up to date" in result.output
+
+
+def test_check_fails_on_a_refused_option_or_an_unreachable_database(tmp_path):
+    refused = CliRunner().invoke(main, ["check", "--exclude-path", "admin/*"])
+    assert refused.exit_code == 1
+    assert "configuration: refused: exclude_paths pattern 'admin/*' never matches" in (
+        refused.output
+    )
+    down = CliRunner().invoke(
+        main, ["check", "--database", f"postgresql://postgres@127.0.0.1:{free_port()}/x"]
+    )
+    assert down.exit_code == 1
+    assert "database: cannot reach it: connection failed" in down.output

@@ -272,11 +272,9 @@ def demo(
         _serve(database, **options)
 
 
-def _serve(
+def _config_options(
     database: str,
     *,
-    host: str,
-    port: int,
     admin_token: str | None,
     trusted_proxies: tuple[str, ...],
     hostnames: tuple[str, ...],
@@ -287,13 +285,9 @@ def _serve(
     retention_days: int,
     country_header: str | None,
     geoip_database: Path | None,
-    workers: int,
-    log_level: str,
-) -> None:
-    import uvicorn
-
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    options: dict[str, Any] = {
+) -> dict[str, Any]:
+    """The ``Config`` options of the server's flags (and their variables)."""
+    return {
         "database_url": database,
         "admin_token": admin_token,
         "trusted_proxies": list(trusted_proxies),
@@ -306,6 +300,44 @@ def _serve(
         "country_header": country_header,
         "geoip_database": str(geoip_database) if geoip_database else None,
     }
+
+
+@main.command()
+@_database_option
+@_server_options
+@click.pass_context
+def check(ctx: click.Context, database: str, **options: Any) -> None:
+    """Print the configuration serve would run with, what it drops, and test the database.
+
+    Takes the options of serve (and their FOOTFALL_ variables); changes nothing. Exit
+    status 1 if the configuration is refused or the database cannot be used.
+    """
+    from footfall.check import report
+
+    for name in ("host", "port", "workers", "log_level"):
+        options.pop(name)
+    sources = {}
+    for name in ("database", *options):
+        source = ctx.get_parameter_source(name)
+        sources[name] = source.name.lower() if source is not None else "default"
+    if not report(_config_options(database, **options), sources, click.echo):
+        ctx.exit(1)
+
+
+def _serve(
+    database: str,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+    **flags: Any,
+) -> None:
+    import uvicorn
+
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    options = _config_options(database, **flags)
+    admin_token = options["admin_token"]
     try:
         config = Config(**options)
     except ValueError as error:
