@@ -127,3 +127,15 @@ def test_a_sqlite_file_in_a_missing_directory_is_named(tmp_path):
     analytics = Analytics(database_url=f"sqlite:///{tmp_path}/missing/footfall.db")
     with pytest.raises(ValueError, match=f"its directory '{tmp_path}/missing' does not exist"):
         analytics.open()
+
+
+def test_development_mode_has_the_injected_tag_count_localhost_and_automated_browsers():
+    from footfall.tracker import script_tag
+    from footfall.web.middleware import script_tag as injected_tag
+
+    live, development = Config(), Config(development=True)
+    assert "data-include-localhost" not in injected_tag(live, initial_pageview=False).decode()
+    tag = injected_tag(development, initial_pageview=False).decode()
+    assert 'data-include-localhost="true"' in tag
+    assert 'data-include-localhost="true"' in script_tag(development)
+    assert "data-include-localhost" not in script_tag(development, include_localhost=False)

@@ -7,7 +7,8 @@
 // Set by the wrapper before start(): the event endpoint's URL (a string or a URL), and
 // get(name), an option's value as the script tag's data-* attribute spells it:
 //   hash               count /#/a and /#/b as two pages (hash routing)
-//   include-localhost  also count on localhost, 127.x.x.x and file: (development)
+//   include-localhost  also count on localhost, 127.x.x.x and file:, and automated
+//                      browsers (development)
 //   outbound-links     send "Outbound Link: Click" for links to other hosts
 //   file-downloads     send "File Download" for links to files
 //   initial-pageview   "false": the server already counted the page being loaded
@@ -21,17 +22,7 @@ var referrer = document.referrer;
 
 // The short keys are the ones Plausible's tracker sends, which the server also accepts.
 function track(name, props, options) {
-  // Automated browsers, development machines (localhost, 127.x.x.x, [::1] and file:, whose
-  // host name is empty) and site owners who opted out are not visitors. Storage that the
-  // browser blocks throws: then nobody can have opted out through it either.
-  try {
-    if (
-      navigator.webdriver ||
-      (!on("include-localhost") && /^(localhost|127\.|\[::1\]|$)/.test(location.hostname)) ||
-      localStorage.footfall_ignore == "true"
-    )
-      return;
-  } catch (e) {}
+  var skip;
   var body = JSON.stringify({
     n: name,
     u: location.href,
@@ -40,13 +31,23 @@ function track(name, props, options) {
     i: options && options.interactive, // left out (true) unless given
     h: on("hash"), // the server keeps the hash in the path
   });
-  // A beacon survives the page being closed; fetch with keepalive is the fallback.
   try {
+    // Automated browsers, development machines (localhost, 127.x.x.x, [::1] and file:,
+    // whose host name is empty) and site owners who opted out are not visitors;
+    // include-localhost (development) counts the first two. The console says why nothing
+    // was sent. Storage that the browser blocks throws: then nobody can have opted out
+    // through it, and the fetch below sends the event.
+    skip =
+      (!on("include-localhost") &&
+        (navigator.webdriver
+          ? "webdriver"
+          : /^(localhost|127\.|\[::1]|$)/.test(location.hostname) && "localhost")) ||
+      (localStorage.footfall_ignore == "true" && "footfall_ignore");
+    if (skip) return console.info("footfall ignores", skip);
+    // A beacon survives the page being closed; fetch with keepalive is the fallback.
     if (navigator.sendBeacon(api, body)) return;
   } catch (e) {}
-  fetch(api, { method: "POST", body: body, keepalive: true, credentials: "omit" }).catch(
-    () => {}
-  );
+  fetch(api, { method: "POST", body: body, keepalive: true }).catch(() => {});
 }
 
 // Count the current page once per real change of path; a hidden or prerendered page waits

@@ -113,6 +113,11 @@ class Config:
     public_counters: bool = False
     """Make the page counters (``page-stats`` and the badge) readable by anyone; every
     other report still needs ``authorize`` or the token."""
+    development: bool = False
+    """Development mode: the tracker tags footfall writes (``inject_script``,
+    ``script_tag(analytics)``) count visits from localhost and from automated browsers
+    (Playwright, Selenium), which a live site ignores. The browser's console says why the
+    tracker sent nothing when it skips."""
     max_batch_size: int = 1000
     """Most events written in one transaction by the group-commit writer."""
     clock: Clock = field(default=system_clock, repr=False)

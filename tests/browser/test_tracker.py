@@ -1,11 +1,12 @@
 """The browser tracker in Chromium, from a site on ``site.test`` to a footfall server on
 ``stats.test`` (another origin, so CORS is exercised), checked in footfall's SQLite file.
 
-The tracker does nothing under ``navigator.webdriver``, which Playwright sets. Tests that
-expect events open their page with ``hide_webdriver=True``: an init script of that test
-context makes the getter return false (tests/browser/conftest.py, HIDE_WEBDRIVER), as in a
-browser nobody automates. The production check stays as it is, and one test below shows it
-still suppresses everything when the flag is left alone.
+The tracker does nothing under ``navigator.webdriver``, which Playwright sets, unless the
+tag includes localhost (development mode). Tests that expect events open their page with
+``hide_webdriver=True``: an init script of that test context makes the getter return false
+(tests/browser/conftest.py, HIDE_WEBDRIVER), as in a browser nobody automates. The
+production check stays as it is, and tests below show it still suppresses everything when
+the flag is left alone, and what development mode changes.
 
 Synchronisation is on what happened, never on time: rows are awaited in the database with a
 deadline, and "nothing was sent" is read after a round trip that the page makes after the
@@ -196,9 +197,19 @@ def settle(page: Page, beacons: Beacons) -> None:
     wait_until(lambda: not beacons.pending, page, "the event requests to be answered")
 
 
-def load(open_page: OpenPage, beacons: Beacons, url: str, **options: Any) -> Page:
+def load(
+    open_page: OpenPage,
+    beacons: Beacons,
+    url: str,
+    console: list[str] | None = None,
+    **options: Any,
+) -> Page:
+    """The page at ``url``, its event requests watched by ``beacons`` and its console's
+    messages appended to ``console``."""
     page = open_page(**options)
     beacons.attach(page)
+    if console is not None:
+        page.on("console", lambda message: console.append(message.text))
     response = page.goto(url)
     assert response is not None and response.ok
     assert page.evaluate(LOADED), "the tracker did not run"
@@ -297,13 +308,31 @@ def test_an_event_tracked_as_the_page_closes_is_delivered(
 def test_nothing_is_sent_under_webdriver(
     open_page: OpenPage, beacons: Beacons, stats: Stats, site: Callable[[str], str]
 ) -> None:
-    page = load(open_page, beacons, f"{site(stats.tag())}/")  # navigator.webdriver is true
+    console: list[str] = []
+    page = load(open_page, beacons, f"{site(stats.tag())}/", console)  # webdriver is true
     assert page.evaluate("navigator.webdriver") is True
     page.evaluate("footfall.track('Signup')")
     page.get_by_role("link", name="Pricing").click()
     settle(page, beacons)
     assert beacons.sent == []
     assert stats.pageviews() == [] and stats.events() == []
+    # The developer is told why: the page view, the event and the route change.
+    assert console.count("footfall ignores webdriver") == 3, console
+
+
+def test_include_localhost_counts_an_automated_browser_on_localhost(
+    open_page: OpenPage, beacons: Beacons, stats: Stats, site: Callable[[str], str]
+) -> None:
+    """Development mode: a test suite driving a browser against a local server sees its
+    events (the tag's data-include-localhost, or include_localhost on the injected tag)."""
+    origin = site(stats.tag(**{"include-localhost": ""})).replace("site.test", "localhost")
+    console: list[str] = []
+    page = load(open_page, beacons, f"{origin}/", console)
+    assert page.evaluate("navigator.webdriver") is True
+    page.evaluate("footfall.track('Signup')")
+    wait_until(lambda: len(stats.events()) == 1, page, "the event from an automated browser")
+    assert stats.pageviews() == [("/", None)]
+    assert not [text for text in console if text.startswith("footfall")]
 
 
 @pytest.mark.parametrize("include", [False, True])
@@ -312,7 +341,8 @@ def test_localhost_is_ignored_unless_included(
 ) -> None:
     tag = stats.tag(**({"include-localhost": ""} if include else {}))
     origin = site(tag).replace("site.test", "127.0.0.1")
-    page = load(open_page, beacons, f"{origin}/", hide_webdriver=True)
+    console: list[str] = []
+    page = load(open_page, beacons, f"{origin}/", console, hide_webdriver=True)
     page.evaluate("footfall.track('Signup')")
     settle(page, beacons)
     if include:
@@ -321,6 +351,7 @@ def test_localhost_is_ignored_unless_included(
     else:
         assert beacons.sent == []
         assert stats.pageviews() == [] and stats.events() == []
+        assert console.count("footfall ignores localhost") == 2, console
 
 
 def test_the_site_owners_opt_out_is_respected(

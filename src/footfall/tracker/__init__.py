@@ -70,7 +70,7 @@ def script_tag(
     hash_routing: bool = False,
     outbound_links: bool = False,
     file_downloads: bool = False,
-    include_localhost: bool = False,
+    include_localhost: bool | None = None,
     versioned: bool = True,
 ) -> str:
     """``<script defer src=...>`` for a page's ``<head>``, options as ``data-*`` attributes.
@@ -78,7 +78,11 @@ def script_tag(
     ``initial_pageview=False`` is for pages whose view the server already recorded (the
     middleware): the tracker then sends only the page views of later SPA navigations, and
     events. ``api`` sends events to another endpoint than the server the script comes from.
+    ``include_localhost`` (by default the configuration's ``development``) also counts
+    localhost and automated browsers.
     """
+    if include_localhost is None:
+        include_localhost = getattr(analytics, "config", analytics).development
     attributes: dict[str, str] = {
         "src": script_url(analytics, base_url=base_url, versioned=versioned)
     }
