@@ -95,7 +95,16 @@ class Analytics:
                 self._loop = None
 
     async def __aenter__(self) -> Analytics:
-        await asyncio.to_thread(self.open)
+        try:
+            await asyncio.to_thread(self.open)
+        except StoreUnavailable as error:
+            # The host application starts all the same: events are answered 503 and the
+            # next one (or the next purge) opens the database once it is back.
+            log.error(
+                "footfall cannot reach its database (%s): events are answered 503 until it "
+                "is back, which is retried with each event",
+                _first_line(error),
+            )
         self._start_purging()
         return self
 
@@ -195,6 +204,13 @@ class Analytics:
             with contextlib.suppress(Exception):
                 await run
             raise
+        except StoreUnavailable as error:
+            log.warning(
+                "footfall could not %s: the database is unreachable (%s); retrying later",
+                what,
+                _first_line(error),
+            )
+            return None
         except Exception:
             log.exception("footfall could not %s; retrying later", what)
             return None
@@ -326,3 +342,7 @@ class Analytics:
 
 
 __all__ = ["PAGEVIEW", "Analytics"]
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
