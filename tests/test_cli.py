@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -254,3 +255,21 @@ def test_check_fails_on_a_refused_option_or_an_unreachable_database(tmp_path):
     )
     assert down.exit_code == 1
     assert "database: cannot reach it: connection failed" in down.output
+
+
+def test_serve_prints_its_banner_only_once_it_listens(tmp_path):
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        footfall = Path(sys.executable).with_name("footfall")
+        done = subprocess.run(
+            [str(footfall), "serve", "--database", url, "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode != 0
+    assert "address already in use" in done.stderr + done.stdout
+    assert "footfall" not in done.stdout and "dashboard:" not in done.stdout

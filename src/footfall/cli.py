@@ -352,19 +352,23 @@ def _serve(
     base = f"http://{shown}:{port}"
     processes = f", {workers} workers" if workers > 1 else ""
     dashboard = f"{base}{config.site_base_path}/analytics"
-    click.echo(f"footfall {__version__} on {base} (database {database}{processes})")
-    click.echo(f"  events:    POST {base}{config.api_base_path}/analytics/event")
-    if config.hostnames is None:
-        click.echo("  (events for any host name are kept: --hostname to keep your sites' only)")
-    if new:
-        # Shown once: a log that keeps every start's output does not keep the token.
-        click.echo(f"  dashboard: {dashboard}?token={admin_token}")
-        click.echo(
-            "  (a new admin token, kept in the database: 'footfall token' shows it again, "
-            "'footfall token --rotate' replaces it)"
-        )
-    else:
-        click.echo(f"  dashboard: {dashboard} (log in: {dashboard}?token=<admin token>)")
+
+    def banner() -> None:
+        """Printed once the port is bound: no address of a server that never listened."""
+        click.echo(f"footfall {__version__} on {base} (database {database}{processes})")
+        click.echo(f"  events:    POST {base}{config.api_base_path}/analytics/event")
+        if config.hostnames is None:
+            click.echo("  (events for any host name are kept: --hostname to keep your sites' only)")
+        if new:
+            # Shown once: a log that keeps every start's output does not keep the token.
+            click.echo(f"  dashboard: {dashboard}?token={admin_token}")
+            click.echo(
+                "  (a new admin token, kept in the database: 'footfall token' shows it again, "
+                "'footfall token --rotate' replaces it)"
+            )
+        else:
+            click.echo(f"  dashboard: {dashboard} (log in: {dashboard}?token=<admin token>)")
+
     server = {
         "host": host,
         "port": port,
@@ -380,17 +384,44 @@ def _serve(
     if workers == 1:
         from footfall.web.app import build_app
 
-        uvicorn.run(build_app(Analytics(config), standalone=True), **server)
+        app = build_app(Analytics(config), standalone=True)
+        _run_then(uvicorn.Config(app, **server), banner)
         return
     # Worker processes start afresh: they build the same Config from the environment, and
     # share the rate limit's buckets through a file of this run's own.
     import json
     import tempfile
 
+    from uvicorn.supervisors import Multiprocess
+
     with tempfile.TemporaryDirectory(prefix="footfall-") as shared:
         options["rate_limit_file"] = os.path.join(shared, "rate-limit")
         os.environ[WORKER_OPTIONS] = json.dumps({**options, "log_level": log_level})
-        uvicorn.run("footfall.cli:worker_app", factory=True, workers=workers, **server)
+        uvicorn_config = uvicorn.Config(
+            "footfall.cli:worker_app", factory=True, workers=workers, **server
+        )
+        socket = uvicorn_config.bind_socket()  # uvicorn says why and exits if it cannot
+        banner()
+        Multiprocess(uvicorn_config, sockets=[socket]).run()
+
+
+def _run_then(config: Any, banner: Callable[[], None]) -> None:
+    """Run one uvicorn server, calling ``banner`` once it listens; exit status 1 if it
+    never did (the port taken, the application's start-up failed)."""
+    import sys
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                banner()
+
+    server = Server(config)
+    server.run()
+    if not server.started:
+        sys.exit(1)
 
 
 WORKER_OPTIONS = "FOOTFALL_WORKER_OPTIONS"
