@@ -19,6 +19,10 @@ on the engine ``Store`` opens (so footfall's pragmas and pool), each run 3 times
 median is reported, and a range's total is the sum of the medians. A query whose first run
 takes longer than ``--max-query-seconds`` runs once (marked ``*``) to keep runs bounded.
 
+Also the page of one custom event with its properties list (30d, 12mo, all): the queries
+the dashboard issues once an event is clicked, and in DuckDB the properties list alone,
+with ``json_each`` over the raw events.
+
 DuckDB (a bench-only dependency: ``.venv/bin/pip install duckdb``) gets the same rows and
 answers the same aggregates in plain SQL; its results are checked against footfall's.
 """
