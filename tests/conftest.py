@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -142,6 +143,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_until_answering(base: str, process: subprocess.Popen[str], seconds: float = 30) -> None:
+    """Wait for the footfall server ``process`` at ``base`` to answer its health check: a
+    bounded wait on what happened, not a timing sleep; fails if the process ends first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            httpx.get(f"{base}/api/data/analytics/health", timeout=1)
+            return
+        except httpx.TransportError:
+            assert time.monotonic() < deadline and process.poll() is None, "no answer"
+            time.sleep(0.05)
 
 
 @dataclass

@@ -6,13 +6,12 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 from click.testing import CliRunner
 
-from conftest import BROWSER_UA, count_rows, free_port
+from conftest import BROWSER_UA, count_rows, free_port, wait_until_answering
 from footfall.cli import main
 
 
@@ -70,14 +69,7 @@ def test_serve_logs_no_visitor_address_and_flushes_on_shutdown(tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:  # a bounded wait for the server to answer, not a timing sleep
-            try:
-                httpx.get(f"{base}/api/data/analytics/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and process.poll() is None
-                time.sleep(0.05)
+        wait_until_answering(base, process)
         for i in range(20):
             response = httpx.post(
                 f"{base}/api/data/analytics/event",
@@ -119,14 +111,7 @@ def _serve_until_answered(url: str, *args: str) -> tuple[str, str]:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:  # a bounded wait for the server to answer, not a timing sleep
-            try:
-                httpx.get(f"{base}/api/data/analytics/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and process.poll() is None
-                time.sleep(0.05)
+        wait_until_answering(base, process)
         return base, process
     except BaseException:
         process.kill()

@@ -8,14 +8,13 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import venv
 import zipfile
 from pathlib import Path
 
 import httpx
 
-from conftest import free_port
+from conftest import free_port, wait_until_answering
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,14 +86,7 @@ def test_the_built_wheel_installs_and_runs_in_a_new_environment(tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:  # a bounded wait for the server to answer, not a timing sleep
-            try:
-                httpx.get(f"{base}/api/data/analytics/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and server.poll() is None
-                time.sleep(0.05)
+        wait_until_answering(base, server)
         script = httpx.get(f"{base}/api/data/analytics/script.js")
         assert script.status_code == 200 and "sendBeacon" in script.text
         stylesheet = httpx.get(f"{base}/pages/analytics/assets/dashboard.css")
