@@ -62,9 +62,9 @@ def _shown(config: Config) -> dict[str, str]:
 
 
 def _without_password(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from footfall.store.database import database_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return database_url(url).render_as_string(hide_password=True)
 
 
 def _drops(config: Config) -> list[str]:
@@ -90,7 +90,6 @@ def _drops(config: Config) -> list[str]:
 
 def _check_database(config: Config, echo: Echo) -> bool:
     from footfall.store.database import create_store_engine
-    from footfall.store.migrate import alembic_config
 
     try:
         engine = create_store_engine(config.database_url)
@@ -108,7 +107,7 @@ def _check_database(config: Config, echo: Echo) -> bool:
             version_query = "SELECT sqlite_version()" if sqlite else "SHOW server_version"
             version = conn.execute(text(version_query)).scalar()
             tables = set(inspect(conn).get_table_names())
-            state = _schema_state(conn, tables, alembic_config())
+            state = _schema_state(conn)
             events = ""
             if {"page_view", "custom_event"} <= tables:
                 from footfall.store.schema import custom_event, page_view
@@ -127,13 +126,12 @@ def _check_database(config: Config, echo: Echo) -> bool:
     return True
 
 
-def _schema_state(conn: Any, tables: set[str], alembic: Any) -> str:
-    from alembic.script import ScriptDirectory
+def _schema_state(conn: Any) -> str:
+    from footfall.store.migrate import current_revisions, head_revisions
 
-    heads = set(ScriptDirectory.from_config(alembic).get_heads())
-    if "alembic_version" not in tables:
+    current, heads = current_revisions(conn), head_revisions()
+    if not current:
         return "empty: footfall serve creates its tables at start"
-    current = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
     if current == heads:
         return f"schema up to date ({', '.join(sorted(current))})"
     return (

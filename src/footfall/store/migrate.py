@@ -33,18 +33,21 @@ def migrate(
     config = alembic_config()
     with write_connection(engine) as connection, connection.begin():
         serialise_starts(connection)
-        if revision != "head" or _current(connection) != _heads(config):
+        if revision != "head" or current_revisions(connection) != head_revisions():
             # Alembic logs each start at INFO: only when there is something to migrate.
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     build_visits(engine, progress)
 
 
-def _current(connection: Connection) -> set[str]:
+def current_revisions(connection: Connection) -> set[str]:
+    """The schema revisions the database is at (none for a database footfall never
+    opened), read without Alembic's context, which logs at every start."""
     if not inspect(connection).has_table("alembic_version"):
         return set()
     return set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
-def _heads(config: Config) -> set[str]:
-    return set(ScriptDirectory.from_config(config).get_heads())
+def head_revisions() -> set[str]:
+    """The revisions ``migrate`` brings a database to."""
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
