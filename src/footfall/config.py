@@ -258,9 +258,7 @@ def _check_patterns(config: Config) -> None:
             )
     for host in config.hostnames or ():
         if "/" in host or _PORT.fullmatch(host):
-            bare = re.sub(
-                r"^[a-z]+://|[:/].*$", "", host.split("://")[-1] if "://" in host else host
-            )
+            bare = re.split(r"[:/]", host.split("://")[-1])[0]
             raise ValueError(
                 f"hostnames entry {host!r} is not a host name: give the host alone, "
                 f"such as {bare!r}"

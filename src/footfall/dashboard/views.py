@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -203,7 +203,9 @@ async def _report(analytics: Analytics, params: dict[str, Any]) -> dict[str, Any
     }
 
 
-def _login(request: Request, analytics: Analytics, token: str, forbidden: Any) -> Response:
+def _login(
+    request: Request, analytics: Analytics, token: str, forbidden: Callable[[], Response]
+) -> Response:
     """Exchange the login link's token for the admin cookie, then drop the token from the
     address bar (and from the history) with a redirect."""
     expected = analytics.config.admin_token
