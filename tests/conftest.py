@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -143,6 +145,36 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def start_serve(
+    database_url: str, *args: str, footfall: Path | None = None, **popen: Any
+) -> tuple[str, subprocess.Popen[str]]:
+    """``footfall serve`` on ``database_url`` and a free port, with ``args``, answering:
+    its address and process (output on its stdout, stderr merged). ``footfall``: another
+    installation's command than this environment's; ``popen``: ``cwd``, ``env``."""
+    port = free_port()
+    command = footfall or Path(sys.executable).with_name("footfall")
+    process = subprocess.Popen(
+        [str(command), "serve", "--database", database_url, "--port", str(port), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **popen,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answering(base, process)
+    except BaseException:
+        process.kill()
+        raise
+    return base, process
+
+
+def stop_serve(process: subprocess.Popen[str]) -> str:
+    """Stop a ``start_serve`` server as a service manager would (SIGTERM); its output."""
+    process.terminate()
+    return process.communicate(timeout=30)[0]
 
 
 def wait_until_answering(base: str, process: subprocess.Popen[str], seconds: float = 30) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from click.testing import CliRunner
 
-from conftest import BROWSER_UA, count_rows, free_port, wait_until_answering
+from conftest import BROWSER_UA, count_rows, free_port, start_serve, stop_serve
 from footfall.cli import main
 
 
@@ -46,30 +46,10 @@ def test_serve_logs_no_visitor_address_and_flushes_on_shutdown(tmp_path):
     """The standalone server writes no access log (it would hold full IP addresses), and
     SIGTERM drains what was queued."""
     url = f"sqlite:///{tmp_path / 'serve.db'}"
-    port = free_port()
-    footfall = Path(sys.executable).with_name("footfall")
-    process = subprocess.Popen(
-        [
-            str(footfall),
-            "serve",
-            "--database",
-            url,
-            "--port",
-            str(port),
-            "--log-level",
-            "info",
-            "--trusted-proxy",
-            "127.0.0.1",
-            "--admin-token",
-            "secret-token",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    base, process = start_serve(
+        url, "--log-level", "info", "--trusted-proxy", "127.0.0.1", "--admin-token", "secret-token"
     )
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_answering(base, process)
         for i in range(20):
             response = httpx.post(
                 f"{base}/api/data/analytics/event",
@@ -78,8 +58,7 @@ def test_serve_logs_no_visitor_address_and_flushes_on_shutdown(tmp_path):
             )
             assert response.status_code == 202
     finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=30)
+        output = stop_serve(process)
     # uvicorn re-raises SIGTERM once its graceful shutdown has finished.
     assert process.returncode in (0, -15), output
     assert "Application shutdown complete" in output
@@ -102,37 +81,16 @@ def test_a_misspelt_environment_variable_is_refused_with_the_name_meant(tmp_path
     assert not (tmp_path / "footfall.db").exists()  # refused before anything was opened
 
 
-def _serve_until_answered(url: str, *args: str) -> tuple[str, str]:
-    """Start ``footfall serve`` on ``url``, wait for it to answer, then stop it; its
-    output, and the address it listened on."""
-    port = free_port()
-    footfall = Path(sys.executable).with_name("footfall")
-    command = [str(footfall), "serve", "--database", url, "--port", str(port), *args]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_answering(base, process)
-        return base, process
-    except BaseException:
-        process.kill()
-        raise
-
-
-def _stop(process: subprocess.Popen) -> str:
-    process.terminate()
-    return process.communicate(timeout=30)[0]
-
-
 def test_the_admin_token_outlives_a_restart_and_is_printed_once(tmp_path):
     url = f"sqlite:///{tmp_path / 'serve.db'}"
-    base, first = _serve_until_answered(url)
-    output = _stop(first)
+    base, first = start_serve(url)
+    output = stop_serve(first)
     token = re.search(r"/pages/analytics\?token=([\w-]+)", output)
     assert token, output
     token = token.group(1)
     assert len(token) >= 32
 
-    base, second = _serve_until_answered(url)
+    base, second = start_serve(url)
     try:
         stats = httpx.get(
             f"{base}/api/data/analytics/stats?range=7d",
@@ -146,7 +104,7 @@ def test_the_admin_token_outlives_a_restart_and_is_printed_once(tmp_path):
         )
         assert wrong.status_code == 403
     finally:
-        output = _stop(second)
+        output = stop_serve(second)
     assert token not in output  # shown at the first start only
     assert "/pages/analytics" in output
 
@@ -162,7 +120,7 @@ def test_serve_takes_hostnames_excluded_paths_rate_limit_and_public_counters(tmp
     """A public standalone server can refuse other hosts' events, skip paths, change the
     rate limit and open its counters, from flags or the environment."""
     url = f"sqlite:///{tmp_path / 'serve.db'}"
-    base, process = _serve_until_answered(
+    base, process = start_serve(
         url,
         "--hostname",
         "example.com",
@@ -196,7 +154,7 @@ def test_serve_takes_hostnames_excluded_paths_rate_limit_and_public_counters(tmp
         counters = httpx.get(f"{base}/api/data/analytics/page-stats?path=/")
         private = httpx.get(f"{base}/api/data/analytics/stats")
     finally:
-        output = _stop(process)
+        output = stop_serve(process)
     assert statuses == [202, 202, 202], output  # dropped events are acknowledged too
     assert limited == [202, 202, 429], output
     assert counters.status_code == 200 and private.status_code == 403

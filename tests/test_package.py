@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from conftest import free_port, wait_until_answering
+from conftest import start_serve, stop_serve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,18 +75,8 @@ def test_the_built_wheel_installs_and_runs_in_a_new_environment(tmp_path):
     assert demo.returncode == 0, demo.stderr
     assert "Wrote" in demo.stdout
 
-    port = free_port()
-    server = subprocess.Popen(
-        [str(footfall), "serve", "--database", url, "--port", str(port)],
-        cwd=tmp_path,
-        env=alone,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    base, server = start_serve(url, footfall=footfall, cwd=tmp_path, env=alone)
     try:
-        wait_until_answering(base, server)
         script = httpx.get(f"{base}/api/data/analytics/script.js")
         assert script.status_code == 200 and "sendBeacon" in script.text
         stylesheet = httpx.get(f"{base}/pages/analytics/assets/dashboard.css")
@@ -97,5 +87,4 @@ def test_the_built_wheel_installs_and_runs_in_a_new_environment(tmp_path):
         page = httpx.get(f"{base}/pages/analytics?token={token}", follow_redirects=True)
         assert page.status_code == 200 and "Unique visitors" in page.text
     finally:
-        server.terminate()
-        server.communicate(timeout=30)
+        stop_serve(server)
