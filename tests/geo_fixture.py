@@ -38,19 +38,22 @@ def build_country_mmdb(
     networks: Mapping[str, str],
     *,
     records: Mapping[str, Mapping[str, Any]] | None = None,
+    database_type: str = "GeoLite2-Country",
+    description: str = "footfall test country database",
 ) -> Path:
     """Write a country database to ``path`` and return it.
 
     ``networks`` maps CIDR networks (IPv4 or IPv6, e.g. ``"203.0.113.0/24"``) to ISO codes;
     ``records`` maps networks to raw records, for shapes ``networks`` cannot express (only a
     ``registered_country``, odd codes). More specific networks may be nested in larger ones.
+    ``database_type`` is the metadata's (DB-IP's files say ``DBIP-Country-Lite``).
     """
     writer = MMDBWriter(
         ip_version=6,
         ipv4_compatible=True,
-        database_type="GeoLite2-Country",
+        database_type=database_type,
         languages=["en"],
-        description="footfall test country database",
+        description=description,
     )
     entries: list[tuple[str, Any]] = [(net, country_record(code)) for net, code in networks.items()]
     entries += [(net, dict(record)) for net, record in (records or {}).items()]

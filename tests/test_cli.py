@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from conftest import BROWSER_UA, count_rows, free_port, start_serve, stop_serve
 from footfall.cli import main
+from geo_fixture import build_country_mmdb
 
 
 def test_demo_fills_the_database_once(tmp_path):
@@ -89,7 +90,9 @@ def test_the_admin_token_outlives_a_restart_and_is_printed_once(tmp_path):
     assert token, output
     token = token.group(1)
     assert len(token) >= 32
+    assert "countries unknown: 'footfall geoip update' downloads a free database" in output
 
+    build_country_mmdb(tmp_path / "dbip-country-lite.mmdb", {"203.0.113.0/24": "DE"})
     base, second = start_serve(url)
     try:
         stats = httpx.get(
@@ -107,6 +110,7 @@ def test_the_admin_token_outlives_a_restart_and_is_printed_once(tmp_path):
         output = stop_serve(second)
     assert token not in output  # shown at the first start only
     assert "/pages/analytics" in output
+    assert "countries unknown" not in output  # the database beside serve.db was found
 
     shown = CliRunner().invoke(main, ["token", "--database", url])
     assert shown.exit_code == 0 and shown.output.strip() == token

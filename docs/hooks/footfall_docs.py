@@ -295,15 +295,13 @@ def openapi(_argument: str | None) -> str:
 def cli(_argument: str | None) -> str:
     import click
 
-    from footfall.cli import main
+    from footfall.cli import commands, main
 
     out: list[str] = []
     context = click.Context(main, info_name="footfall")
-    for name in sorted(main.list_commands(context)):
-        command = main.get_command(context, name)
-        assert command is not None
-        sub = click.Context(command, info_name=name, parent=context)
-        out.append(f"### `footfall {name}`\n")
+    for name, command in commands():
+        sub = click.Context(command, info_name=name.removeprefix("footfall "), parent=context)
+        out.append(f"### `{name}`\n")
         out.append("```text\n" + sub.get_usage() + "\n```\n")
         out.append(first_paragraph(command.help) + "\n")
         out.append("| Option | Environment variable | Default | Meaning |")

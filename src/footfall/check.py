@@ -13,6 +13,8 @@ from sqlalchemy.exc import DBAPIError
 
 from footfall._version import __version__
 from footfall.config import Config
+from footfall.geoip import FILE_NAME, STALE_DAYS, country_database_path
+from footfall.ingest.geo import CountryLookup
 
 Echo = Callable[[str], None]
 
@@ -57,7 +59,7 @@ def _shown(config: Config) -> dict[str, str]:
         "public_counters": "yes" if config.public_counters else "no",
         "trusted_proxies": ", ".join(config.trusted_proxies) or "none",
         "country_header": config.country_header or "none",
-        "geoip_database": str(config.geoip_database or "none"),
+        "geoip_database": str(config.geoip_database or f"none ({FILE_NAME} if present)"),
     }
 
 
@@ -141,16 +143,26 @@ def _schema_state(conn: Any) -> str:
 
 
 def _check_geoip(config: Config, echo: Echo) -> bool:
-    if config.geoip_database is None:
-        if config.country_header is None:
-            echo("countries: unknown (no country_header and no geoip_database)")
+    header = f"the {config.country_header} header, else " if config.country_header else ""
+    path, required = country_database_path(config)
+    if not (required or path.exists()):
+        if header:
+            echo(f"countries: {header}unknown")
+        else:
+            echo(
+                f"countries: unknown: 'footfall geoip update' downloads DB-IP's free "
+                f"database to {path}, where footfall finds it"
+            )
         return True
-    from footfall.ingest.geo import CountryLookup
-
     try:
-        CountryLookup(database=config.geoip_database).close()
+        with CountryLookup(database=path) as lookup:
+            database = lookup.database
     except (OSError, ValueError) as error:
         echo(f"countries: {error}")
         return False
-    echo(f"countries: read from {config.geoip_database}")
+    assert database is not None
+    echo(f"countries: {header}{path} ({database.kind}, built {database.built})")
+    age = (config.clock().date() - database.built).days
+    if age > STALE_DAYS:
+        echo(f"  it is {age} days old: 'footfall geoip update' (monthly) keeps it current")
     return True

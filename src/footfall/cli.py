@@ -17,6 +17,7 @@ import click
 from footfall._version import __version__
 from footfall.analytics import Analytics
 from footfall.config import Config
+from footfall.geoip import country_database_path
 
 DEMO_DATABASE = "sqlite:///footfall-demo.db"
 DEMO_DAYS = 60
@@ -165,12 +166,25 @@ def main() -> None:
     _refuse_unknown_environment()
 
 
+def commands(
+    group: click.Group | None = None, name: str = "footfall"
+) -> Iterator[tuple[str, click.Command]]:
+    """Every command that runs, by its full name (``footfall geoip update``), for the
+    checks of the environment and the documentation."""
+    group = group or main
+    for sub_name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            yield from commands(command, f"{name} {sub_name}")
+        else:
+            yield f"{name} {sub_name}", command
+
+
 def _refuse_unknown_environment() -> None:
     """A misspelt ``FOOTFALL_*`` variable would be ignored without a word (and its default
     used): refuse one that is close to a known name, naming it; mention any other."""
     prefix = "FOOTFALL_"
     known = {WORKER_OPTIONS}
-    for command in main.commands.values():
+    for _, command in commands():
         known.update(p.envvar for p in command.params if isinstance(p.envvar, str))
     suffixes = sorted(name.removeprefix(prefix) for name in known)
     for name in sorted(os.environ):
@@ -352,6 +366,8 @@ def _serve(
     base = f"http://{shown}:{port}"
     processes = f", {workers} workers" if workers > 1 else ""
     dashboard = f"{base}{config.site_base_path}/analytics"
+    countries, required = country_database_path(config)
+    no_countries = config.country_header is None and not (required or countries.exists())
 
     def banner() -> None:
         """Printed once the port is bound: no address of a server that never listened."""
@@ -359,6 +375,8 @@ def _serve(
         click.echo(f"  events:    POST {base}{config.api_base_path}/analytics/event")
         if config.hostnames is None:
             click.echo("  (events for any host name are kept: --hostname to keep your sites' only)")
+        if no_countries:
+            click.echo("  (countries unknown: 'footfall geoip update' downloads a free database)")
         if new:
             # Shown once: a log that keeps every start's output does not keep the token.
             click.echo(f"  dashboard: {dashboard}?token={admin_token}")
@@ -584,6 +602,56 @@ def token(database: str, rotate: bool) -> None:
     """
     _upgrade(database)
     click.echo(_stored_admin_token(database, rotate=rotate)[0])
+
+
+@main.group()
+def geoip() -> None:
+    """The country database: DB-IP's free IP to Country Lite."""
+
+
+@geoip.command("update")
+@_database_option
+@click.option(
+    "--output",
+    envvar="FOOTFALL_GEOIP_DATABASE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: dbip-country-lite.mmdb beside the SQLite database, where "
+    "footfall finds it; for PostgreSQL, in the working directory).",
+)
+@click.option(
+    "--url",
+    envvar="FOOTFALL_GEOIP_URL",
+    default=None,
+    help="Download from this address instead (a mirror); {month} stands for 2026-12.",
+)
+def geoip_update(database: str, output: Path | None, url: str | None) -> None:
+    """Download this month's DB-IP Country Lite database (CC BY 4.0).
+
+    Run it once, then monthly (DB-IP publishes a new one at the start of each month); a
+    running footfall reads the new file within a minute. The file in use is replaced only
+    by a complete, readable database.
+    """
+    from footfall import geoip
+
+    try:
+        target = output or geoip.default_path(database)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    try:
+        updated = geoip.update(target.absolute(), url=url or geoip.DBIP_URL)
+    except geoip.GeoipUpdateError as error:
+        raise click.ClickException(f"{error} (the country database in use is unchanged)") from None
+    database_info = updated.database
+    click.echo(
+        f"{target}: {database_info.kind} built {database_info.built}, "
+        f"{updated.size / 2**20:.1f} MB, from {updated.url}"
+    )
+    if output is not None and output.absolute() != geoip.default_path(database):
+        click.echo(f"footfall reads it when started with --geoip-database {output}")
+    click.echo(
+        "The data is DB-IP's, under CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/): "
+        "the dashboard credits it under the countries."
+    )
 
 
 @contextmanager

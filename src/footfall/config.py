@@ -76,8 +76,10 @@ class Config:
     ``CF-IPCountry``. Consulted before ``geoip_database``, and read only when the request's
     TCP peer is one of the ``trusted_proxies``."""
     geoip_database: str | Path | None = None
-    """Path of a MaxMind GeoLite2-Country or DB-IP Country Lite ``.mmdb`` file (City
-    databases work too), looked up with the truncated address. It must be an existing file."""
+    """Path of a DB-IP Country Lite or MaxMind GeoLite2-Country ``.mmdb`` file (City
+    databases work too), looked up with the truncated address. It must be an existing file.
+    Unset, footfall reads ``dbip-country-lite.mmdb`` beside the SQLite database (in the
+    working directory with PostgreSQL) once ``footfall geoip update`` has put it there."""
     hostnames: Sequence[str] | None = None
     """If set, only events for these hosts are kept (``example.com``, ``*.example.com``):
     case-insensitive shell-style globs; ``*.example.com`` does not match ``example.com``.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from footfall.cli import main
+from footfall.cli import commands
 from footfall.config import Config
 from footfall.ingest.event import DropReason
 from footfall.store.schema import metadata
@@ -87,8 +87,8 @@ def test_every_endpoint_is_on_the_http_page(site: Path) -> None:
 
 def test_every_command_is_on_the_cli_page(site: Path) -> None:
     text = text_of(site, "cli")
-    for name, command in main.commands.items():  # type: ignore[attr-defined]
-        assert f"footfall {name}" in text, name
+    for name, command in commands():
+        assert name in text, name
         for param in command.params:
             for option in getattr(param, "opts", []):
                 if option.startswith("--"):

@@ -248,15 +248,21 @@ def check_footfall(words: list[str], env: dict[str, str]) -> None:
         assert result.exit_code == 0, result.output
         return
     assert args, "a bare footfall command"
-    command = main.commands.get(args[0])  # type: ignore[attr-defined]
-    assert command is not None, f"footfall has no command {args[0]!r}"
+    command: click.Command | None = main
+    names: list[str] = []  # the command's words: ["geoip", "update"]
+    while isinstance(command, click.Group) and len(names) < len(args):
+        names.append(args[len(names)])
+        command = command.commands.get(names[-1])
+        assert command is not None, f"footfall has no command {' '.join(names)!r}"
+    assert command is not None and not isinstance(command, click.Group), args
+    name = " ".join(names)
     known = {opt for p in command.params for opt in [*p.opts, *getattr(p, "secondary_opts", [])]}
-    for option in options_in(args[1:]):
-        assert option in known, f"footfall {args[0]} has no option {option}"
+    for option in options_in(args[len(names) :]):
+        assert option in known, f"footfall {name} has no option {option}"
     envvars = {p.envvar for p in command.params if isinstance(p, click.Option)}
-    for name in env:
-        if name.startswith("FOOTFALL_"):
-            assert name in envvars, f"footfall {args[0]} reads no {name}"
+    for variable in env:
+        if variable.startswith("FOOTFALL_"):
+            assert variable in envvars, f"footfall {name} reads no {variable}"
     if not any(c in " ".join(args) for c in "[]<>|") and "FILE" not in args:
         result = CliRunner().invoke(main, [*args, "--help"])
         assert result.exit_code == 0, result.output

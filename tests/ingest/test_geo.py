@@ -223,3 +223,97 @@ def test_close_keeps_the_header_and_drops_the_database(database: Path) -> None:
     assert countries.country("203.0.113.0", {}) is None
     assert countries.country("203.0.113.0", {"cf-ipcountry": "GB"}) == "GB"
     assert countries._cached_lookup.cache_info().currsize == 0
+
+
+# --- the file replaced, or appearing, while footfall runs ----------------------------------
+
+
+class Seconds:
+    """The lookup's clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def replace_with(target: Path, networks: dict[str, str], **options: str) -> None:
+    """Write a new database beside ``target`` and rename it over it, as an update does."""
+    fresh = build_country_mmdb(target.with_suffix(".new"), networks, **options)
+    fresh.replace(target)
+
+
+def test_a_replaced_database_is_read_at_the_next_look(tmp_path: Path) -> None:
+    target = build_country_mmdb(tmp_path / "countries.mmdb", {"203.0.113.0/24": "DE"})
+    seconds = Seconds()
+    with CountryLookup(database=target, reload_seconds=60, seconds=seconds) as countries:
+        assert countries.country("203.0.113.0", {}) == "DE"
+        replace_with(target, {"203.0.113.0/24": "FR"}, database_type="DBIP-Country-Lite")
+        seconds.now += 59
+        assert countries.country("203.0.113.0", {}) == "DE"  # not looked at yet
+        seconds.now += 1
+        assert countries.country("203.0.113.0", {}) == "FR"  # and the cache is cleared
+        assert countries.database is not None
+        assert countries.database.kind == "DBIP-Country-Lite"
+        seconds.now -= 3600  # a wall clock set back still looks again
+        replace_with(target, {"203.0.113.0/24": "IT"})
+        assert countries.country("203.0.113.0", {}) == "IT"
+
+
+def test_an_unreadable_replacement_keeps_the_database_in_use(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    target = build_country_mmdb(tmp_path / "countries.mmdb", {"203.0.113.0/24": "DE"})
+    seconds = Seconds()
+    with CountryLookup(database=target, reload_seconds=60, seconds=seconds) as countries:
+        (tmp_path / "broken").write_bytes(b"<html>not a database</html>")
+        (tmp_path / "broken").replace(target)
+        for _ in range(3):
+            seconds.now += 60
+            assert countries.country("203.0.113.0", {}) == "DE"
+        target.unlink()
+        seconds.now += 60
+        assert countries.country("203.0.113.0", {}) == "DE"
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1, warnings  # once per replacement, not at every look
+    assert "countries.mmdb" in warnings[0] and "in use is kept" in warnings[0]
+
+
+def test_an_optional_database_is_read_once_it_appears(tmp_path: Path) -> None:
+    target = tmp_path / "dbip-country-lite.mmdb"
+    seconds = Seconds()
+    with pytest.raises(FileNotFoundError):
+        CountryLookup(database=target)  # a configured file must exist
+    with CountryLookup(database=target, optional=True, seconds=seconds) as countries:
+        assert countries.country("203.0.113.0", {}) is None
+        assert countries.database is None
+        replace_with(target, {"203.0.113.0/24": "SE"})
+        seconds.now += 60
+        assert countries.country("203.0.113.0", {}) == "SE"
+
+
+@pytest.mark.parametrize(
+    ("kind", "description", "credit", "url"),
+    [
+        ("DBIP-Country-Lite", "dbip-country-lite", "IP Geolocation by DB-IP", "https://db-ip.com"),
+        ("DBIP-Location (compat=Country)", "", "IP Geolocation by DB-IP", "https://db-ip.com"),
+        (
+            "GeoLite2-Country",
+            "GeoLite2 Country database",
+            "GeoLite2 data created by MaxMind",
+            "https://www.maxmind.com",
+        ),
+        ("Private-Country", "our own", None, None),
+    ],
+)
+def test_the_credit_its_licence_asks_for(
+    tmp_path: Path, kind: str, description: str, credit: str | None, url: str | None
+) -> None:
+    path = build_country_mmdb(
+        tmp_path / "c.mmdb", {"203.0.113.0/24": "DE"}, database_type=kind, description=description
+    )
+    with CountryLookup(database=path) as countries:
+        assert countries.database is not None
+        assert (countries.database.kind, countries.database.credit) == (kind, credit)
+        assert countries.database.credit_url == url

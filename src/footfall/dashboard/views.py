@@ -200,6 +200,8 @@ async def _report(analytics: Analytics, params: dict[str, Any]) -> dict[str, Any
         "first_day": start.date().isoformat(),
         "last_day": (end - timedelta(microseconds=1)).date().isoformat(),
         "timezone": analytics.config.timezone,
+        # Who made the country data: its licence asks for the credit where it is shown.
+        "country_database": analytics.pipeline.countries.database,
     }
 
 

@@ -1,16 +1,21 @@
-"""The visitor's country, from a trusted edge header or an operator-supplied ``.mmdb`` file.
+"""The visitor's country, from a trusted edge header or a ``.mmdb`` country database.
 
 Only the *truncated* address is ever looked up (section 3 of the design): a /24 or /48 almost
 never spans two countries, so nothing is lost, and the full address never leaves the request
 handler. Lookups are cached per truncated address, so a busy network costs one database read.
+The database is read again when its file is replaced (the monthly ``footfall geoip update``),
+so a running server takes the new month without a restart.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
 import logging
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -19,9 +24,12 @@ import maxminddb
 
 from footfall.ingest.client_ip import truncate_ip
 
-__all__ = ["CountryLookup"]
+__all__ = ["CountryDatabase", "CountryLookup"]
 
 log = logging.getLogger(__name__)
+
+RELOAD_SECONDS = 60.0
+"""How often, at most, the database file is looked at for a replacement."""
 
 # Two letters that are not a country: "unknown" (ZZ, and CDNs' XX), legacy GeoIP continent
 # codes (EU, AP) and the ISO 3166 user-assigned ranges, of which only XK (Kosovo) is in real use.
@@ -44,14 +52,55 @@ def _country_code(value: object) -> str | None:
     return code
 
 
+@dataclass(frozen=True)
+class CountryDatabase:
+    """What a country database is, from its metadata: shown by ``footfall check`` and, as
+    the credit its licence asks for, under the dashboard's countries."""
+
+    path: Path
+    kind: str
+    """Its ``database_type``, such as ``DBIP-Country-Lite`` or ``GeoLite2-Country``."""
+    built: datetime.date
+    credit: str | None
+    """Who made the data, for the dashboard (DB-IP's CC BY 4.0 licence and MaxMind's
+    GeoLite2 licence both ask for it), or None for a database of unknown origin."""
+    credit_url: str | None
+
+
+_CREDITS = (
+    ("dbip", "db-ip", "IP Geolocation by DB-IP", "https://db-ip.com"),
+    ("geolite2", "maxmind", "GeoLite2 data created by MaxMind", "https://www.maxmind.com"),
+)
+
+
+def _describe(path: Path, metadata: Any) -> CountryDatabase:
+    kind = str(metadata.database_type)
+    description = " ".join(str(v) for v in (metadata.description or {}).values())
+    text = f"{kind} {description} {path.name}".lower()
+    credit = next(((c[2], c[3]) for c in _CREDITS if c[0] in text or c[1] in text), None)
+    return CountryDatabase(
+        path=path,
+        kind=kind,
+        built=datetime.datetime.fromtimestamp(metadata.build_epoch, datetime.UTC).date(),
+        credit=credit[0] if credit else None,
+        credit_url=credit[1] if credit else None,
+    )
+
+
 class CountryLookup:
     """Country of a visitor: the ``header`` if it names one, else the ``database``, else None.
 
     ``header`` is a header a trusted edge sets (``CF-IPCountry``, ``CloudFront-Viewer-Country``);
     values meaning "unknown" (``XX``, ``ZZ``, ``T1`` for Tor, empty) fall through to the
-    database. ``database`` is a MaxMind GeoLite2-Country / DB-IP Country Lite file (City
+    database. ``database`` is a DB-IP Country Lite or MaxMind GeoLite2-Country file (City
     databases work too). A missing or unreadable file fails at construction, naming the path,
-    so a typo is seen at start-up rather than as a dashboard without countries.
+    so a typo is seen at start-up rather than as a dashboard without countries; unless the
+    database is ``optional`` (the file ``footfall geoip update`` writes, found by its usual
+    name), whose absence means "no countries until it appears".
+
+    When the file is replaced, the next lookup ``reload_seconds`` or more after the last look
+    (by the clock ``seconds``) reads the new one; a replacement that cannot be read is logged
+    and the database in use is kept.
     """
 
     def __init__(
@@ -59,16 +108,26 @@ class CountryLookup:
         header: str | None = None,
         database: str | os.PathLike[str] | None = None,
         *,
+        optional: bool = False,
         cache_size: int = 4096,
+        reload_seconds: float = RELOAD_SECONDS,
+        seconds: Callable[[], float] = time.monotonic,
     ) -> None:
         # Lower case: what Starlette's Headers and plain dicts of ASGI headers both accept.
         self._header = (header or "").strip().lower() or None
         self._reader: Any = None  # maxminddb's C or pure-Python Reader
         self._path: Path | None = None
+        self._stamp: tuple[int, int, int] | None = None  # the file in use: inode, mtime, size
+        self._reload_seconds = reload_seconds
+        self._seconds = seconds
+        self._looked_at = seconds()
+        self.database: CountryDatabase | None = None
+        """The database in use, or None."""
+        self._cached_lookup = functools.lru_cache(maxsize=cache_size)(self._lookup)
         if database is not None:
             self._path = Path(database).expanduser()
-            self._reader = _open(self._path)
-        self._cached_lookup = functools.lru_cache(maxsize=cache_size)(self._lookup)
+            if not (optional and not self._path.exists()):
+                self._use(self._path)
 
     def country(self, truncated_ip: str | None, headers: Mapping[str, str]) -> str | None:
         """Upper-case ISO alpha-2 code of the visitor's country, or None if unknown."""
@@ -76,6 +135,8 @@ class CountryLookup:
             code = _country_code(headers.get(self._header))
             if code is not None:
                 return code
+        if self._path is not None and self._time_to_look():
+            self._reload_if_replaced(self._path)
         if self._reader is None or not truncated_ip:
             return None
         try:
@@ -85,6 +146,42 @@ class CountryLookup:
         except ValueError:
             return None
         return self._cached_lookup(key)
+
+    def _time_to_look(self) -> bool:
+        # abs(): ``seconds`` may be a wall clock, which can go back.
+        return abs(self._seconds() - self._looked_at) >= self._reload_seconds
+
+    def _use(self, path: Path) -> None:
+        """Open ``path`` and look it up from now on (raises, naming the path, if it cannot)."""
+        reader = _open(path)
+        stamp = _stamp(path)
+        # The previous reader is left to the garbage collector, not closed: a lookup in
+        # another thread may still be reading it.
+        self._reader, self._stamp = reader, stamp
+        self.database = _describe(path, reader.metadata())
+        self._cached_lookup.cache_clear()
+
+    def _reload_if_replaced(self, path: Path) -> None:
+        self._looked_at = self._seconds()
+        try:
+            stamp = _stamp(path)
+        except OSError:
+            return  # gone: keep what is in use (a replacement is a rename, never a gap)
+        if stamp == self._stamp:
+            return
+        try:
+            self._use(path)
+        except (OSError, ValueError) as error:
+            self._stamp = stamp  # said once per replacement, not at every look
+            log.warning("%s; the country database in use is kept", error)
+            return
+        assert self.database is not None
+        log.info(
+            "country database %s read again: %s built %s",
+            path,
+            self.database.kind,
+            self.database.built,
+        )
 
     def _lookup(self, ip: str) -> str | None:
         reader = self._reader
@@ -110,7 +207,7 @@ class CountryLookup:
 
     def close(self) -> None:
         """Release the database (its memory map); later lookups use the header only."""
-        reader, self._reader = self._reader, None
+        reader, self._reader, self._path, self.database = self._reader, None, None, None
         if reader is not None:
             reader.close()
         self._cached_lookup.cache_clear()
@@ -128,6 +225,11 @@ class CountryLookup:
 
     def __repr__(self) -> str:
         return f"CountryLookup(header={self._header!r}, database={self._path!r})"
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    status = path.stat()
+    return (status.st_ino, status.st_mtime_ns, status.st_size)
 
 
 def _open(path: Path) -> Any:

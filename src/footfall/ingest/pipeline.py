@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from footfall.config import Config, IngestHook
+from footfall.geoip import country_database_path
 from footfall.ingest import bots, client_ip, referrers
 from footfall.ingest.event import DropEvent, Dropped, DropReason, Event
 from footfall.ingest.geo import CountryLookup
@@ -65,7 +66,13 @@ class Pipeline:
         self.store = store
         self.clock = config.clock
         self.trusted_proxies = client_ip.parse_trusted_proxies(config.trusted_proxies)
-        self.countries = CountryLookup(header=config.country_header, database=config.geoip_database)
+        database, required = country_database_path(config)
+        self.countries = CountryLookup(
+            header=config.country_header,
+            database=database,
+            optional=not required,
+            seconds=lambda: config.clock().timestamp(),
+        )
         self.salts = Salts(store.salts)
         self.sessions = SessionTracker(store.find_visits)
         self.rate_limiter: RateLimiter | SharedRateLimiter | None = None
