@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from click.testing import CliRunner
 
-from conftest import BROWSER_UA, count_rows, free_port, start_serve, stop_serve
+from conftest import BROWSER_UA, count_rows, empty_database, free_port, start_serve, stop_serve
 from footfall.cli import main
 from geo_fixture import build_country_mmdb
 
@@ -220,3 +221,14 @@ def test_serve_prints_its_banner_only_once_it_listens(tmp_path):
     assert done.returncode != 0
     assert "address already in use" in done.stderr + done.stdout
     assert "footfall" not in done.stdout and "dashboard:" not in done.stdout
+
+
+@pytest.mark.postgres
+def test_serve_never_prints_the_database_password(tmp_path):
+    with empty_database("postgresql", tmp_path) as url:
+        secret = url.replace("postgres@", "postgres:pa55-w0rd-never-shown@", 1)
+        assert secret != url
+        _, process = start_serve(secret, "--admin-token", "a-long-enough-admin-token")
+        output = stop_serve(process)
+    assert "pa55-w0rd-never-shown" not in output
+    assert "postgres:***@" in output

@@ -15,6 +15,7 @@ from footfall._version import __version__
 from footfall.config import Config
 from footfall.geoip import FILE_NAME, STALE_DAYS, country_database_path
 from footfall.ingest.geo import CountryLookup
+from footfall.store.database import without_password
 
 Echo = Callable[[str], None]
 
@@ -49,7 +50,7 @@ _SOURCE_NAMES = {"commandline": "flag", "environment": "FOOTFALL_ variable"}
 def _shown(config: Config) -> dict[str, str]:
     token = "given" if config.admin_token else "the one kept in the database (footfall token)"
     return {
-        "database_url": _without_password(config.database_url),
+        "database_url": without_password(config.database_url),
         "admin_token": token,
         "timezone": config.timezone,
         "retention_days": str(config.retention_days),
@@ -61,12 +62,6 @@ def _shown(config: Config) -> dict[str, str]:
         "country_header": config.country_header or "none",
         "geoip_database": str(config.geoip_database or f"none ({FILE_NAME} if present)"),
     }
-
-
-def _without_password(url: str) -> str:
-    from footfall.store.database import database_url
-
-    return database_url(url).render_as_string(hide_password=True)
 
 
 def _drops(config: Config) -> list[str]:

@@ -18,6 +18,7 @@ from footfall._version import __version__
 from footfall.analytics import Analytics
 from footfall.config import Config
 from footfall.geoip import country_database_path
+from footfall.store.database import without_password
 
 DEMO_DATABASE = "sqlite:///footfall-demo.db"
 DEMO_DAYS = 60
@@ -262,7 +263,7 @@ def demo(
         existing = count_pageviews(analytics.store)
         if existing:
             click.echo(
-                f"{database} already holds {existing:,} page views; serving them "
+                f"{without_password(database)} already holds {existing:,} page views; serving them "
                 "(--reset to generate afresh)."
             )
         else:
@@ -349,6 +350,8 @@ def _serve(
 ) -> None:
     import uvicorn
 
+    from footfall.web.server import raise_file_limit, server_options
+
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     options = _config_options(database, **flags)
     admin_token = options["admin_token"]
@@ -371,7 +374,8 @@ def _serve(
 
     def banner() -> None:
         """Printed once the port is bound: no address of a server that never listened."""
-        click.echo(f"footfall {__version__} on {base} (database {database}{processes})")
+        shown_database = without_password(database)
+        click.echo(f"footfall {__version__} on {base} (database {shown_database}{processes})")
         click.echo(f"  events:    POST {base}{config.api_base_path}/analytics/event")
         if config.hostnames is None:
             click.echo("  (events for any host name are kept: --hostname to keep your sites' only)")
@@ -398,7 +402,9 @@ def _serve(
         "proxy_headers": False,
         "timeout_graceful_shutdown": 10,
         "server_header": False,
+        **server_options(),  # limits on what one client can hold (web/server.py)
     }
+    raise_file_limit()
     if workers == 1:
         from footfall.web.app import build_app
 

@@ -47,6 +47,11 @@ def database_url(url: str) -> URL:
     return parsed
 
 
+def without_password(url: str) -> str:
+    """``url`` as it may be printed or logged: its password, if any, as ``***``."""
+    return database_url(url).render_as_string(hide_password=True)
+
+
 def create_store_engine(url: str, *, pool_size: int = 5) -> Engine:
     """Create the engine for ``url`` (see ``database_url``): SQLite (one file, WAL) or
     PostgreSQL (psycopg 3)."""
