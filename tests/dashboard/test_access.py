@@ -130,3 +130,15 @@ def test_paths_read_decoded_and_link_encoded(serve, make_analytics, sqlite_url):
         assert "page=%2Fcaf%25C3%25A9%2Fmen%25C3%25BC" in page  # the filter keeps the stored path
         chip = browser.get(f"{DASHBOARD}?page=%2Fcaf%25C3%25A9%2Fmen%25C3%25BC").text
         assert '<span class="ff-muted">page</span> /café/menü' in chip
+
+
+def test_a_trailing_slash_is_no_redirect_built_from_the_host_header(server):
+    """Starlette redirected /pages/analytics/?token=... to http://<Host header>/...?token=...;
+    the dashboard answers at both paths, and elsewhere a trailing slash is a 404."""
+    forged = {"Host": "attacker.example"}
+    login = server.client.get(f"{DASHBOARD}/?token={TOKEN}", headers=forged, follow_redirects=False)
+    assert login.status_code == 303
+    assert login.headers["location"] == f"{DASHBOARD}/"  # a path, without the token
+    assert server.client.get(f"{DASHBOARD}/").status_code == 200
+    api = server.client.get("/api/data/analytics/stats/?range=7d", headers=forged)
+    assert api.status_code == 404 and "location" not in api.headers

@@ -72,12 +72,40 @@ def test_host_authorize_callable_decides(serve, make_analytics, sqlite_url):
         ("limit=abc", "limit"),
         ("limit=5000", "limit"),
         ("from=1900-01-01&to=2026-01-01", "from"),
+        # Found by the penetration test: each was a 500 and a traceback.
+        ("limit=%C2%B2", "limit"),  # a superscript two: isdigit() but not int()
+        ("limit=" + "9" * 4301, "limit"),  # past Python's limit on converting digits
+        ("from=0001-01-01&to=0001-01-05", "from"),  # its comparison period is before year 1
+        ("from=9999-12-25&to=9999-12-31", "from"),  # the day after is past year 9999
     ],
 )
 def test_nonsense_parameters_get_a_400_naming_them(server, query, field):
     response = server.client.get(f"{BASE}/top-pages?{query}", headers=auth())
     assert response.status_code == 400
     assert response.json()["field"] == field
+    page = server.client.get(f"/pages/analytics?{query}", headers=auth())
+    if field == "limit":  # the dashboard sets its own limit; a number it ignores is fine
+        assert page.status_code in (200, 400)
+    else:
+        assert page.status_code == 400 and field in page.text
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "2796000000.\u00e9",  # a signature that is not ASCII (the expiry still ahead)
+        "1796000000\u00b9.abc",  # a superscript digit in the expiry
+        "9" * 4301 + ".abc",  # an expiry past Python's limit on converting digits
+        "",
+        ".",
+        "abc",
+    ],
+)
+def test_a_forged_session_cookie_is_refused_not_a_500(server, cookie):
+    headers = {"Cookie": f"footfall_admin={cookie}".encode("latin-1")}  # one byte each
+    for path in (f"{BASE}/stats", "/pages/analytics"):
+        response = server.client.get(path, headers=headers)
+        assert response.status_code == 403, (path, response.text[:200])
 
 
 def test_page_stats_and_badge_are_private_by_default_and_public_on_request(

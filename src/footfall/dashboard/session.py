@@ -25,12 +25,14 @@ def is_valid(token: str, value: str | None, *, now: float | None = None) -> bool
     if not value or "." not in value:
         return False
     expires_text, _, signature = value.partition(".")
-    if not expires_text.isdigit():
+    # Only what ``issue`` writes: ASCII digits ("¹".isdigit() is true, int() refuses it),
+    # a bounded number of them, and an ASCII signature (compare_digest refuses others).
+    if not (expires_text.isascii() and expires_text.isdigit() and len(expires_text) <= 12):
         return False
     expires = int(expires_text)
     if expires < (now if now is not None else time.time()):
         return False
-    return hmac.compare_digest(signature, _sign(token, expires))
+    return hmac.compare_digest(signature.encode(), _sign(token, expires).encode())
 
 
 def cookie_header(value: str, *, secure: bool) -> str:

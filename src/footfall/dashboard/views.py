@@ -138,6 +138,7 @@ def dashboard_routes(analytics: Analytics, *, standalone: bool = False) -> list[
 
     return [
         Route(base, page, methods=["GET"]),
+        Route(f"{base}/", page, methods=["GET"]),  # as typed by hand; no redirect
         Route(f"{base}/realtime", realtime, methods=["GET"]),
         Mount(f"{base}/assets", StaticFiles(directory=HERE / "assets"), name="footfall-assets"),
     ]

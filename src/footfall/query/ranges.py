@@ -157,12 +157,24 @@ def _next_month(first: date) -> date:
     return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(9000, 12, 31)
+
+
 def _parse_date(param: str, value: str | date | None) -> date:
     if value is None or value == "":
         raise InvalidQuery(param, "is required with a custom range (YYYY-MM-DD)")
     if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidQuery(param, f"{value!r} is not a date (YYYY-MM-DD)") from None
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise InvalidQuery(param, f"{value!r} is not a date (YYYY-MM-DD)") from None
+    # The period before a range (its comparison) and the day after it must exist too:
+    # 0001-01-01 overflowed in the date arithmetic and answered 500.
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InvalidQuery(
+            param, f"must be from {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}"
+        )
+    return day

@@ -184,7 +184,9 @@ def read_params(request: Request) -> dict[str, Any]:
     """``range``, ``from``/``to``, ``limit`` and the filters, checked."""
     query = request.query_params
     limit_text = query.get("limit", "10")
-    if not limit_text.isdigit():
+    # isascii(): "²".isdigit() is true, and int("²") raises; five digits: a 4,301-digit
+    # number raises too (Python's limit on converting long strings).
+    if not (limit_text.isascii() and limit_text.isdigit() and len(limit_text) <= 4):
         raise InvalidQuery("limit", "must be a whole number from 1 to 1000")
     params: dict[str, Any] = {
         "range": query.get("range")

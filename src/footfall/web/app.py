@@ -65,4 +65,8 @@ def build_app(analytics: Analytics, *, standalone: bool = False) -> Starlette:
             return RedirectResponse(dashboard, status_code=307)
 
         routes.append(Route("/", home, methods=["GET"]))
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    # Starlette's redirect of "/path/" to "/path" wrote an absolute Location from the Host
+    # header, query (and login token) included; a path footfall does not serve is a 404.
+    app.router.redirect_slashes = False
+    return app
