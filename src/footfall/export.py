@@ -270,17 +270,22 @@ def write_csv(
 
 def iter_csv_bytes(rows: Iterable[list[str]]) -> Iterator[bytes]:
     """The CSV of ``rows`` as UTF-8 chunks of about ``CHUNK_BYTES``, for a streaming HTTP
-    response: one write per chunk rather than per row."""
+    response: one write per chunk rather than per row. Closing it closes ``rows``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow(row)
-        if buffer.tell() >= CHUNK_BYTES:
+    try:
+        for row in rows:
+            writer.writerow(row)
+            if buffer.tell() >= CHUNK_BYTES:
+                yield buffer.getvalue().encode()
+                buffer.seek(0)
+                buffer.truncate()
+        if buffer.tell():
             yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue().encode()
+    finally:  # closed early (the client went away): the rows' connection goes back now
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
 
 
 # -- import -----------------------------------------------------------------------------------

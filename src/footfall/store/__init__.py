@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from footfall.store.batching import BatchThread
 from footfall.store.database import create_store_engine
@@ -44,7 +45,7 @@ class Store:
         wanted = sorted({visitor for ids in requests for visitor in ids})
         try:
             found = self._select_visits(wanted)
-        except DBAPIError as error:
+        except (DBAPIError, PoolTimeout) as error:  # PoolTimeout: every connection busy
             return [StoreUnavailable(str(error))] * len(requests)
         return [{v: found[v] for v in ids if v in found} for ids in requests]
 

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from footfall.store.dialect import insert_or_ignore
 from footfall.store.schema import salt, visit_session
@@ -26,7 +27,7 @@ class SaltRepository:
         """
         try:
             return self._ensure(day)
-        except DBAPIError as error:
+        except (DBAPIError, PoolTimeout) as error:  # PoolTimeout: every connection busy
             raise StoreUnavailable(str(error)) from error
 
     def _ensure(self, day: date) -> dict[date, bytes]:

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from footfall.ingest.event import Event
 from footfall.store.batching import BatchThread
@@ -97,7 +98,7 @@ class BatchWriter:
     def _commit(self, events: list[Event]) -> list[StoreUnavailable | None]:
         try:
             self._write(events, self._take_dropped())
-        except OperationalError as error:  # the database is unreachable or locked
+        except (OperationalError, PoolTimeout) as error:  # unreachable, locked, or no connection
             log.error("footfall could not write %d events: %s", len(events), error)
             return [StoreUnavailable(str(error))] * len(events)
         except DBAPIError:
@@ -109,7 +110,7 @@ class BatchWriter:
     def _write_alone(self, event: Event) -> StoreUnavailable | None:
         try:
             self._write([event], Counter())
-        except DBAPIError as error:
+        except (DBAPIError, PoolTimeout) as error:
             return StoreUnavailable(str(error))
         return None
 

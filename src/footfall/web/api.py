@@ -25,6 +25,7 @@ from footfall.query import results
 from footfall.query.filters import Filters
 from footfall.query.ranges import RANGES, InvalidQuery
 from footfall.web.auth import HOW_TO, is_authorized
+from footfall.web.download import Download, Slots
 
 if TYPE_CHECKING:
     from footfall.analytics import Analytics
@@ -324,10 +325,9 @@ def _field_doc(cls: type, name: str) -> str | None:
 
 def export_route(analytics: Analytics, base: str) -> Route:
     """``GET {base}/export.csv?range=...``: the raw events of a period as CSV, streamed."""
+    slots = Slots()
 
-    async def export(request: Request) -> Response:
-        from starlette.responses import StreamingResponse
-
+    async def export(request: Request) -> Response | Download:
         from footfall.export import export_rows, iter_csv_bytes
 
         if not await is_authorized(request, analytics.config):
@@ -347,13 +347,14 @@ def export_route(analytics: Analytics, base: str) -> Route:
         rows = export_rows(analytics.store, period.start, period.end)
         first_day = period.start.astimezone(period.zone).date().isoformat()
         name = f"footfall-{period.range}-{first_day}.csv"
-        return StreamingResponse(
+        return Download(
             iter_csv_bytes(rows),
-            media_type="text/csv; charset=utf-8",
-            headers={
+            {
+                "Content-Type": "text/csv; charset=utf-8",
                 "Content-Disposition": f'attachment; filename="{name}"',
                 "Cache-Control": "no-store",
             },
+            slots,
         )
 
     return Route(f"{base}/export.csv", export, methods=["GET"])
