@@ -88,6 +88,18 @@ def test_forgetting_keys_keeps_those_still_limited() -> None:
     assert allowed(limiter, "a", T0 + timedelta(seconds=60), 100) == 60
 
 
+def test_the_bound_holds_when_every_network_is_active() -> None:
+    """The penetration test's case: more networks within a minute than the limiter keeps.
+    Forgetting only refilled buckets freed nothing, so the table grew past its bound (and
+    every new network scanned all of it); the one seen longest ago goes instead."""
+    limiter = RateLimiter(60, max_keys=1000)
+    for i in range(5000):
+        assert limiter.allow(f"10.{i // 256}.{i % 256}.0", T0 + timedelta(milliseconds=i))
+    assert len(limiter._buckets) == 1000
+    # The most recent networks are still limited: their buckets are remembered.
+    assert allowed(limiter, "10.19.135.0", T0 + timedelta(seconds=5), 100) == 59
+
+
 def test_the_pipeline_drops_then_accepts_again(make_analytics, sqlite_url, clock):
     """rate_limit_per_minute=2 for one /24 network; the event's time is the clock's."""
     clock.now = T0
