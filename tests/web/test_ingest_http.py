@@ -135,6 +135,14 @@ LONG = "x" * 2001
         ({"name": "e", "url": SITE, "props": {"k": {"nested": 1}}}, "props.k"),
         ({"name": "e", "url": SITE, "props": ["a"]}, "props"),
         ({"name": "e", "url": SITE, "interactive": "yes"}, "interactive"),
+        # Control characters (a NUL made PostgreSQL refuse the whole batch).
+        ({"name": "sign\x00up", "url": SITE}, "name"),
+        ({"url": SITE + "/a\x00b"}, "url"),
+        ({"path": "/a\x1bb", "domain": "example.com"}, "path"),
+        ({"path": "/", "domain": "example.com\x00"}, "domain"),
+        ({"url": SITE, "referrer": "https://r.example/\x00"}, "referrer"),
+        ({"name": "e", "url": SITE, "props": {"k\x00": 1}}, "props"),
+        ({"name": "e", "url": SITE, "props": {"k": "v\x00"}}, "props.k"),
     ],
 )
 def test_invalid_input_gets_400_naming_the_field(server, database_url, payload, field):
@@ -277,6 +285,26 @@ def test_database_failure_answers_503_not_500(server, database_url):
     response = server.event({"url": SITE + "/after"}, ip="198.51.100.1")
     assert response.status_code == 503
     engine.dispose()
+
+
+def test_a_property_may_hold_tabs_and_line_breaks(server, database_url):
+    payload = {"name": "Note", "url": SITE, "props": {"text": "one\ttwo\r\nthree"}}
+    assert server.event(payload, ip="198.51.100.1").status_code == 202
+    assert count_rows(database_url, "custom_event") == 1
+
+
+def test_a_database_error_in_the_log_shows_no_visitor_data(server, database_url, caplog):
+    """The error a failed batch logs names the statement, not the events' values."""
+    assert server.event({"url": SITE + "/first"}, ip="198.51.100.1").status_code == 202
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE page_view"))
+    engine.dispose()
+    response = server.event({"url": SITE + "/private-page-of-a-visitor"}, ip="198.51.100.1")
+    assert response.status_code == 503
+    logged = "\n".join(r.getMessage() + str(r.exc_info) for r in caplog.records)
+    assert "page_view" in logged  # the error was logged
+    assert "private-page-of-a-visitor" not in logged
 
 
 def test_page_view_properties_are_kept(server, database_url):

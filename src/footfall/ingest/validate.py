@@ -7,6 +7,7 @@ Plausible's one-letter keys (``n u d r p i h m``) are read as their long names.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -60,6 +61,19 @@ class Submission:
     interactive: bool = True
 
 
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+"""Control characters: never in a name, URL or referrer a browser sends. NUL in any field
+made PostgreSQL refuse the whole batch the event was written with."""
+_CONTROLS_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""The same, but tabs and line breaks, which a property's text may hold."""
+
+
+def _no_controls(field: str, value: str, controls: re.Pattern[str] = _CONTROLS) -> str:
+    if controls.search(value):
+        raise InvalidEvent(field, "must not contain control characters")
+    return value
+
+
 def parse_body(body: bytes) -> dict[str, Any]:
     """Decode a JSON object; sendBeacon posts it as text/plain, which is accepted alike."""
     if len(body) > MAX_BODY_BYTES:
@@ -94,7 +108,7 @@ def _name(value: Any) -> str:
     value = value.strip()
     if len(value) > MAX_NAME:
         raise InvalidEvent("name", f"must be at most {MAX_NAME} characters")
-    return value
+    return _no_controls("name", value)
 
 
 def _location(data: dict[str, Any]) -> tuple[str | None, str, str]:
@@ -105,6 +119,7 @@ def _location(data: dict[str, Any]) -> tuple[str | None, str, str]:
         raise InvalidEvent("url", "is required: the page's URL (or its path, as 'path')")
     if len(value) > MAX_URL:
         raise InvalidEvent(key, f"must be at most {MAX_URL} characters")
+    _no_controls(key, value)
     try:
         parts = urlsplit(value)
         hostname = parts.hostname
@@ -121,6 +136,7 @@ def _location(data: dict[str, Any]) -> tuple[str | None, str, str]:
         path = f"{path}#{parts.fragment}"
     domain = data.get("domain")
     if hostname is None and isinstance(domain, str) and domain:
+        _no_controls("domain", domain)
         hostname = domain.split(",")[0].strip().lower()  # Plausible allows "a.com,b.com"
     if hostname is not None and len(hostname) > MAX_HOSTNAME:
         raise InvalidEvent(key, "has an over-long host name")
@@ -134,7 +150,7 @@ def _referrer(value: Any) -> str | None:
         raise InvalidEvent("referrer", "must be a string")
     if len(value) > MAX_URL:
         raise InvalidEvent("referrer", f"must be at most {MAX_URL} characters")
-    return value
+    return _no_controls("referrer", value)
 
 
 def _flag(name: str, value: Any) -> bool:
@@ -166,9 +182,11 @@ def _props(value: Any) -> dict[str, Scalar]:
     for key, item in value.items():
         if not key or len(key) > MAX_PROP_KEY:
             raise InvalidEvent("props", f"keys must be 1 to {MAX_PROP_KEY} characters")
+        _no_controls("props", key)
         if isinstance(item, str):
             if len(item) > MAX_PROP_VALUE:
                 raise InvalidEvent(f"props.{key}", f"must be at most {MAX_PROP_VALUE} characters")
+            _no_controls(f"props.{key}", item, _CONTROLS_IN_TEXT)
         elif isinstance(item, float) and not math.isfinite(item):
             raise InvalidEvent(f"props.{key}", "must be a finite number")
         elif item is not None and not isinstance(item, bool | int | float):

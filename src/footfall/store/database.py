@@ -57,7 +57,13 @@ def create_store_engine(url: str, *, pool_size: int = 5) -> Engine:
     PostgreSQL (psycopg 3)."""
     parsed = database_url(url)
     if parsed.get_backend_name() == "postgresql":
-        engine = create_engine(parsed, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+        engine = create_engine(
+            parsed,
+            pool_size=pool_size,
+            max_overflow=10,
+            pool_pre_ping=True,
+            hide_parameters=True,  # a logged error must not show visitors' pages and ids
+        )
         _configure_postgresql(engine)
         return engine
     folder = Path(parsed.database or "").absolute().parent
@@ -69,7 +75,11 @@ def create_store_engine(url: str, *, pool_size: int = 5) -> Engine:
     # The driver's timeout is the busy handler from the first statement on, so concurrent
     # starts wait for each other's locks instead of failing.
     engine = create_engine(
-        parsed, pool_size=pool_size, max_overflow=10, connect_args={"timeout": 30}
+        parsed,
+        pool_size=pool_size,
+        max_overflow=10,
+        connect_args={"timeout": 30},
+        hide_parameters=True,
     )
     _configure_sqlite(engine)
     return engine
