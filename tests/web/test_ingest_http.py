@@ -143,6 +143,10 @@ LONG = "x" * 2001
         ({"url": SITE, "referrer": "https://r.example/\x00"}, "referrer"),
         ({"name": "e", "url": SITE, "props": {"k\x00": 1}}, "props"),
         ({"name": "e", "url": SITE, "props": {"k": "v\x00"}}, "props.k"),
+        # Host names that are none (stored, they were shown and exported as they came).
+        ({"url": "https://<script>alert(1)</script>/"}, "url"),
+        ({"url": "https://=cmd|x!a0/"}, "url"),
+        ({"path": "/", "domain": "=cmd|' /C calc'!A0"}, "domain"),
     ],
 )
 def test_invalid_input_gets_400_naming_the_field(server, database_url, payload, field):
@@ -284,6 +288,15 @@ def test_database_failure_answers_503_not_500(server, database_url):
     # A known visitor skips the look-up: now the write fails.
     response = server.event({"url": SITE + "/after"}, ip="198.51.100.1")
     assert response.status_code == 503
+    engine.dispose()
+
+
+def test_a_host_header_that_is_no_host_name_is_not_stored(server, database_url):
+    response = server.event({"path": "/x"}, headers={"Origin": "https://<b>bold</b>"})
+    assert response.status_code == 202
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT hostname FROM page_view")).scalar_one() == ""
     engine.dispose()
 
 

@@ -22,7 +22,13 @@ from footfall.ingest.identity import Salts, visitor_id
 from footfall.ingest.ratelimit import RateLimiter, SharedRateLimiter
 from footfall.ingest.sessions import SessionTracker
 from footfall.ingest.user_agent import parse_user_agent
-from footfall.ingest.validate import InvalidEvent, Submission, check_properties, validate
+from footfall.ingest.validate import (
+    InvalidEvent,
+    Submission,
+    check_properties,
+    is_host,
+    validate,
+)
 from footfall.store import Store
 
 log = logging.getLogger(__name__)
@@ -247,11 +253,14 @@ async def _call(hook: IngestHook, event: Event, context: IngestContext) -> None:
 
 
 def _request_host(headers: Mapping[str, str]) -> str:
-    """Where a path-only event was sent from: the page's origin, else the Host it reached."""
+    """Where a path-only event was sent from: the page's origin, else the Host it reached
+    ("" when neither holds a host name)."""
     origin = headers.get("origin")
     if origin and "://" in origin:
-        return origin.split("://", 1)[1].split(":", 1)[0]
-    return headers.get("host", "").rsplit(":", 1)[0] if headers.get("host") else ""
+        host = origin.split("://", 1)[1].split(":", 1)[0]
+    else:
+        host = headers.get("host", "").rsplit(":", 1)[0]
+    return host if host and is_host(host) else ""
 
 
 def _host_matcher(patterns: Any) -> Callable[[str], bool] | None:

@@ -6,6 +6,7 @@ Plausible's one-letter keys (``n u d r p i h m``) are read as their long names.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from dataclasses import dataclass, field
@@ -74,6 +75,23 @@ def _no_controls(field: str, value: str, controls: re.Pattern[str] = _CONTROLS) 
     return value
 
 
+_HOST = re.compile(r"[\w-]+(\.[\w-]+)*\.?")
+"""A host name as browsers send it: labels of letters, digits, hyphens (and underscores),
+in any script; an IP address is checked apart."""
+
+
+def is_host(value: str) -> bool:
+    """Whether ``value`` can be a host name or IP address (not ``<script>``, not
+    ``=cmd|x!a0``): what footfall stores and shows as a site's host."""
+    if _HOST.fullmatch(value):
+        return True
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
 def parse_body(body: bytes) -> dict[str, Any]:
     """Decode a JSON object; sendBeacon posts it as text/plain, which is accepted alike."""
     if len(body) > MAX_BODY_BYTES:
@@ -140,6 +158,9 @@ def _location(data: dict[str, Any]) -> tuple[str | None, str, str]:
         hostname = domain.split(",")[0].strip().lower()  # Plausible allows "a.com,b.com"
     if hostname is not None and len(hostname) > MAX_HOSTNAME:
         raise InvalidEvent(key, "has an over-long host name")
+    if hostname is not None and not is_host(hostname):
+        field = key if parts.hostname else "domain"
+        raise InvalidEvent(field, f"has an invalid host name {hostname!r}")
     return hostname, path, parts.query
 
 
