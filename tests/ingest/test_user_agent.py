@@ -97,3 +97,18 @@ def test_parser_uses_the_rust_back_end() -> None:
     resolver = user_agent.PARSER.resolver
     assert isinstance(resolver, ua_parser.CachingResolver)
     assert isinstance(resolver.parser, ua_parser.regex.Resolver)
+
+
+@pytest.mark.parametrize(
+    "user_agent",
+    [
+        "john.doe@example.com/1.0 CFNetwork/1404.0.5 Darwin/22.3.0",
+        "Secret%20Project/3 CFNetwork/1404.0.5 Darwin/22.3.0",
+        "Weather/2.4.1 CFNetwork/1496.0.7 Darwin/23.5.0",
+    ],
+)
+def test_an_apple_apps_own_name_is_not_kept(user_agent: str) -> None:
+    """ua-parser names such a client after the string's first token, whatever it holds;
+    a sender could put an e-mail address there, and footfall would have stored it."""
+    client = parse_user_agent(user_agent)
+    assert (client.browser, client.browser_version, client.os) == ("Apple app", None, "iOS")

@@ -57,6 +57,19 @@ _OS_NAMES: Final[dict[str, str | None]] = {
     "Other": None,
 }
 
+_PRODUCT_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9 .+!_-]{0,39}")
+"""What a browser's name looks like. Rules of ua-parser that copy a token of the string
+(apps on Apple's network library, CFNetwork) would otherwise store whatever a sender put
+there, an e-mail address included."""
+_APPLE_APP: Final = "CFNetwork/"
+APPLE_APP: Final = "Apple app"
+"""The browser of a request from an app on Apple's network library (CFNetwork)."""
+
+
+def _first_token(user_agent: str) -> str:
+    return user_agent.split("/", 1)[0]
+
+
 # "Tablet PC 2.0" is a desktop Windows component token in old IE strings, not a tablet.
 _TABLET_TOKEN: Final = re.compile(r"Tablet(?! PC)")
 
@@ -89,7 +102,11 @@ def _parse(user_agent: str) -> Client:
     if result.user_agent is not None:
         family = result.user_agent.family
         browser = _BROWSER_NAMES.get(family, family)
-        if browser is not None:
+        if _APPLE_APP in user_agent and family == _first_token(user_agent):
+            browser = APPLE_APP  # the app's own name, which may be anything its maker chose
+        elif browser is not None and not _PRODUCT_NAME.fullmatch(browser):
+            browser = None  # text copied from the string, not a product's name
+        if browser not in (None, APPLE_APP):
             browser_version = result.user_agent.major or None
     if result.os is not None:
         family = result.os.family
