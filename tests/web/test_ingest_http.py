@@ -357,3 +357,14 @@ def test_country_header_from_an_untrusted_peer_is_ignored(serve, make_analytics,
     server = serve(analytics)
     server.event({"url": SITE}, headers={"CF-IPCountry": "FR"})
     assert count_rows(database_url, "page_view", "WHERE country IS NULL") == 1
+
+
+def test_one_page_has_one_spelling(server, database_url):
+    """A browser sends /a%22 and /caf%C3%A9; a script or a server may send /a" and /café."""
+    for url in ('/a"', "/a%22", "/café", "/caf%C3%A9", "/a b", "/a%20b"):
+        assert server.event({"url": SITE + url}, ip="198.51.100.1").status_code == 202
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        paths = conn.execute(sa.text("SELECT path, count(*) FROM page_view GROUP BY path"))
+        assert dict(paths.all()) == {"/a%22": 2, "/caf%C3%A9": 2, "/a%20b": 2}
+    engine.dispose()

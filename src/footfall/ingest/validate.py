@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import orjson
 
@@ -92,6 +92,17 @@ def is_host(value: str) -> bool:
     return True
 
 
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+"""What a path keeps as it is: RFC 3986's unreserved and sub-delimiters, ':', '@', '/', and
+'%' (escapes already made)."""
+
+
+def canonical_path(path: str) -> str:
+    """``path`` percent-encoded as a browser's ``location`` gives it (``/a"`` as ``/a%22``,
+    ``/ä`` as ``/%C3%A4``), so one page has one spelling whoever sent it."""
+    return quote(path, safe=_PATH_SAFE)
+
+
 def parse_body(body: bytes) -> dict[str, Any]:
     """Decode a JSON object; sendBeacon posts it as text/plain, which is accepted alike."""
     if len(body) > MAX_BODY_BYTES:
@@ -149,9 +160,9 @@ def _location(data: dict[str, Any]) -> tuple[str | None, str, str]:
         raise InvalidEvent(key, "has no host")
     if not parts.scheme and not value.startswith("/"):
         raise InvalidEvent(key, "must be an absolute URL or a path starting with '/'")
-    path = parts.path or "/"
+    path = canonical_path(parts.path or "/")
     if _flag("hash_mode", data.get("hash_mode", False)) and parts.fragment:
-        path = f"{path}#{parts.fragment}"
+        path = f"{path}#{canonical_path(parts.fragment)}"
     domain = data.get("domain")
     if hostname is None and isinstance(domain, str) and domain:
         _no_controls("domain", domain)
