@@ -94,3 +94,15 @@ def test_in_memory_sqlite_is_refused_with_a_reason():
         create_store_engine("sqlite://")
     with pytest.raises(ValueError, match="unsupported database URL"):
         create_store_engine("mysql://root@localhost/test")
+
+
+def test_a_new_sqlite_file_is_readable_by_its_owner_alone(tmp_path):
+    """It holds the day's salts and the admin token."""
+    from footfall import Analytics
+
+    analytics = Analytics(database_url=f"sqlite:///{tmp_path / 'private.db'}")
+    analytics.track_sync("pageview", url="https://example.com/")
+    analytics.close()
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert modes["private.db"] == 0o600
+    assert all(mode == 0o600 for mode in modes.values()), modes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -72,6 +73,9 @@ def create_store_engine(url: str, *, pool_size: int = 5) -> Engine:
             f"cannot create the SQLite file {parsed.database!r}: its directory {str(folder)!r} "
             "does not exist"
         )
+    # Readable by its owner alone: it holds the day's salts, the admin token and, in the
+    # visit records, ids that the salts could link (SQLite gives its WAL the same mode).
+    os.close(os.open(Path(parsed.database or "").absolute(), os.O_CREAT | os.O_RDWR, 0o600))
     # The driver's timeout is the busy handler from the first statement on, so concurrent
     # starts wait for each other's locks instead of failing.
     engine = create_engine(
