@@ -143,6 +143,8 @@ LONG = "x" * 2001
         ({"url": SITE, "referrer": "https://r.example/\x00"}, "referrer"),
         ({"name": "e", "url": SITE, "props": {"k\x00": 1}}, "props"),
         ({"name": "e", "url": SITE, "props": {"k": "v\x00"}}, "props.k"),
+        ({"name": "Invoice \u202egpj.exe", "url": SITE}, "name"),  # reads "Invoice exe.jpg"
+        ({"url": SITE, "referrer": "https://r.example/\u2067x"}, "referrer"),
         # Host names that are none (stored, they were shown and exported as they came).
         ({"url": "https://<script>alert(1)</script>/"}, "url"),
         ({"url": "https://=cmd|x!a0/"}, "url"),

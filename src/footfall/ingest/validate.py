@@ -62,11 +62,13 @@ class Submission:
     interactive: bool = True
 
 
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
-"""Control characters: never in a name, URL or referrer a browser sends. NUL in any field
-made PostgreSQL refuse the whole batch the event was written with."""
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+"""Control characters, and the bidirectional embeddings, overrides and isolates that can
+make a name read backwards on the dashboard: never in a name, URL or referrer a browser
+sends. NUL in any field made PostgreSQL refuse the whole batch the event was written with."""
 _CONTROLS_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-"""The same, but tabs and line breaks, which a property's text may hold."""
+"""Control characters but tabs and line breaks, which a property's text may hold (right-to-
+left text may hold bidirectional marks too; the dashboard isolates each cell)."""
 
 
 def _no_controls(field: str, value: str, controls: re.Pattern[str] = _CONTROLS) -> str:
