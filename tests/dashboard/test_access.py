@@ -142,3 +142,13 @@ def test_a_trailing_slash_is_no_redirect_built_from_the_host_header(server):
     assert server.client.get(f"{DASHBOARD}/").status_code == 200
     api = server.client.get("/api/data/analytics/stats/?range=7d", headers=forged)
     assert api.status_code == 404 and "location" not in api.headers
+
+
+def test_the_login_answer_and_the_assets_carry_the_security_headers(server):
+    login = server.client.get(f"{DASHBOARD}?token={TOKEN}", follow_redirects=False)
+    assert login.status_code == 303
+    assert login.headers["referrer-policy"] == "no-referrer"  # the token was in the address
+    for asset in ("dashboard.css", "dashboard.js"):
+        response = server.client.get(f"{DASHBOARD}/assets/{asset}")
+        assert response.status_code == 200
+        assert response.headers["x-content-type-options"] == "nosniff"

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from footfall.dashboard import charts, session
 from footfall.query.filters import DIRECT, Filters
@@ -140,8 +141,23 @@ def dashboard_routes(analytics: Analytics, *, standalone: bool = False) -> list[
         Route(base, page, methods=["GET"]),
         Route(f"{base}/", page, methods=["GET"]),  # as typed by hand; no redirect
         Route(f"{base}/realtime", realtime, methods=["GET"]),
-        Mount(f"{base}/assets", StaticFiles(directory=HERE / "assets"), name="footfall-assets"),
+        Mount(f"{base}/assets", _nosniff(StaticFiles(directory=HERE / "assets"))),
     ]
+
+
+def _nosniff(app: ASGIApp) -> ASGIApp:
+    """``app`` with ``X-Content-Type-Options: nosniff`` on its answers: a stylesheet or
+    script is never taken for anything else."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message["headers"], (b"x-content-type-options", b"nosniff")]
+            await send(message)
+
+        await app(scope, receive, send_with_header)
+
+    return wrapped
 
 
 async def _properties(report: Awaitable[list[EventProperty]]) -> list[EventProperty] | str:
@@ -216,7 +232,8 @@ def _login(
         return forbidden()
     remaining = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
     target = request.url.path + (f"?{urlencode(remaining)}" if remaining else "")
-    response = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+    # The page it leaves had the token in its address: no Referer may carry it anywhere.
+    response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
     secure = request.url.scheme == "https"
     response.headers["Set-Cookie"] = session.cookie_header(session.issue(expected), secure=secure)
     return response
