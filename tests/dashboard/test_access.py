@@ -152,3 +152,24 @@ def test_the_login_answer_and_the_assets_carry_the_security_headers(server):
         response = server.client.get(f"{DASHBOARD}/assets/{asset}")
         assert response.status_code == 200
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("trusted", "headers", "secure"),
+    [
+        (["127.0.0.1"], {"X-Forwarded-Proto": "https"}, True),
+        (["127.0.0.1"], {"Forwarded": 'for=203.0.113.9;proto="https"'}, True),
+        (["127.0.0.1"], {"X-Forwarded-Proto": "https, http"}, False),  # the proxy said http
+        (["127.0.0.1"], {}, False),
+        ([], {"X-Forwarded-Proto": "https"}, False),  # a header from anyone is not believed
+    ],
+)
+def test_the_cookie_is_secure_when_a_trusted_proxy_had_https(
+    serve, make_analytics, sqlite_url, trusted, headers, secure
+):
+    running = serve(make_analytics(sqlite_url, admin_token=TOKEN, trusted_proxies=trusted))
+    login = running.client.get(
+        f"{DASHBOARD}?token={TOKEN}", headers=headers, follow_redirects=False
+    )
+    assert login.status_code == 303
+    assert ("; Secure" in login.headers["set-cookie"]) is secure

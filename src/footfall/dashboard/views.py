@@ -25,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from footfall.dashboard import charts, session
+from footfall.ingest.client_ip import parse_trusted_proxies
 from footfall.query.filters import DIRECT, Filters
 from footfall.query.metrics import RawEventsPurged, shared_selections
 from footfall.query.ranges import InvalidQuery
@@ -32,6 +33,7 @@ from footfall.query.results import EventProperty
 from footfall.web.api import read_params
 from footfall.web.auth import is_authorized
 from footfall.web.badge import compact_number
+from footfall.web.requests import over_https
 
 if TYPE_CHECKING:
     from footfall.analytics import Analytics
@@ -234,7 +236,13 @@ def _login(
     target = request.url.path + (f"?{urlencode(remaining)}" if remaining else "")
     # The page it leaves had the token in its address: no Referer may carry it anywhere.
     response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
-    secure = request.url.scheme == "https"
+    client = request.client
+    secure = over_https(
+        request.url.scheme,
+        client.host if client else None,
+        request.headers,
+        parse_trusted_proxies(analytics.config.trusted_proxies),
+    )
     response.headers["Set-Cookie"] = session.cookie_header(session.issue(expected), secure=secure)
     return response
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from footfall.ingest.client_ip import is_trusted_proxy
+
 
 @dataclass(frozen=True, slots=True)
 class RequestInfo:
@@ -38,3 +40,22 @@ def describe_request(request: Any) -> RequestInfo:
         f"track() does not know how to read a {type(request).__name__}: pass a Starlette, "
         "FastAPI, Django or Flask request"
     )
+
+
+def over_https(scheme: str, peer: str | None, headers: Mapping[str, str], trusted: Any) -> bool:
+    """Whether the browser's request came over HTTPS: said by the connection itself, or by
+    a trusted proxy (``trusted``: parsed ``trusted_proxies``) that ended TLS and passed the
+    request on over plain HTTP (``X-Forwarded-Proto``, or ``proto=`` in ``Forwarded``).
+    The proxy's own value is the last one; what a client sent before it is not believed."""
+    if scheme == "https":
+        return True
+    if not is_trusted_proxy(peer, trusted):
+        return False
+    proto = headers.get("x-forwarded-proto", "").split(",")[-1].strip().lower()
+    if not proto:
+        last = headers.get("forwarded", "").split(",")[-1]
+        for pair in last.split(";"):
+            name, _, value = pair.strip().partition("=")
+            if name.lower() == "proto":
+                proto = value.strip('"').lower()
+    return proto == "https"
