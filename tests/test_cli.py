@@ -83,15 +83,17 @@ def test_a_misspelt_environment_variable_is_refused_with_the_name_meant(tmp_path
     assert not (tmp_path / "footfall.db").exists()  # refused before anything was opened
 
 
-def test_the_admin_token_outlives_a_restart_and_is_printed_once(tmp_path):
+def test_the_admin_token_outlives_a_restart_and_logins_are_single_use_links(tmp_path):
     url = f"sqlite:///{tmp_path / 'serve.db'}"
     base, first = start_serve(url)
     output = stop_serve(first)
-    token = re.search(r"/pages/analytics\?token=([\w-]+)", output)
-    assert token, output
-    token = token.group(1)
+    token = CliRunner().invoke(main, ["token", "--database", url]).output.strip()
     assert len(token) >= 32
+    assert token not in output  # the banner holds a login code, never the token
+    assert "a new admin token, kept in the database" in output
     assert "countries unknown: 'footfall geoip update' downloads a free database" in output
+    first_code = re.search(r"/pages/analytics\?code=([\w-]+)", output)
+    assert first_code, output
 
     build_country_mmdb(tmp_path / "dbip-country-lite.mmdb", {"203.0.113.0/24": "DE"})
     base, second = start_serve(url)
@@ -101,24 +103,40 @@ def test_the_admin_token_outlives_a_restart_and_is_printed_once(tmp_path):
             headers={"Authorization": f"Bearer {token}"},
         )
         assert stats.status_code == 200, stats.text
-        login = httpx.get(f"{base}/pages/analytics?token={token}", follow_redirects=False)
-        assert login.status_code == 303
         wrong = httpx.get(
             f"{base}/api/data/analytics/stats", headers={"Authorization": "Bearer guess"}
         )
         assert wrong.status_code == 403
+        # The first start's link still works (once): the codes live in the database.
+        dashboard = f"{base}/pages/analytics"
+        login = httpx.get(f"{dashboard}?code={first_code.group(1)}", follow_redirects=False)
+        assert login.status_code == 303
+        again = httpx.get(f"{dashboard}?code={first_code.group(1)}", follow_redirects=False)
+        assert again.status_code == 403
+        link = CliRunner().invoke(main, ["login", "--database", url, "--url", base]).output
+        assert link.startswith(f"{dashboard}?code=")
+        with httpx.Client(follow_redirects=True) as browser:
+            assert browser.get(link.strip()).status_code == 200
+            CliRunner().invoke(main, ["token", "--database", url, "--rotate"])
+            # A new token ends the sessions made under the old one (after a restart, which
+            # reads it: the running server still has the old token).
     finally:
         output = stop_serve(second)
-    assert token not in output  # shown at the first start only
-    assert "/pages/analytics" in output
+    assert "a new admin token" not in output
     assert "countries unknown" not in output  # the database beside serve.db was found
 
-    shown = CliRunner().invoke(main, ["token", "--database", url])
-    assert shown.exit_code == 0 and shown.output.strip() == token
-    rotated = CliRunner().invoke(main, ["token", "--database", url, "--rotate"])
-    new = rotated.output.strip()
-    assert rotated.exit_code == 0 and new != token and len(new) >= 32
-    assert CliRunner().invoke(main, ["token", "--database", url]).output.strip() == new
+    new = CliRunner().invoke(main, ["token", "--database", url]).output.strip()
+    assert new != token and len(new) >= 32
+    base, third = start_serve(url)
+    try:
+        with httpx.Client(cookies=browser.cookies) as old_session:
+            assert old_session.get(f"{base}/pages/analytics").status_code == 403
+        old = httpx.get(
+            f"{base}/api/data/analytics/stats", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert old.status_code == 403
+    finally:
+        stop_serve(third)
 
 
 def test_serve_takes_hostnames_excluded_paths_rate_limit_and_public_counters(tmp_path):

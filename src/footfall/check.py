@@ -89,7 +89,7 @@ def _check_database(config: Config, echo: Echo) -> bool:
     from footfall.store.database import create_store_engine
 
     try:
-        engine = create_store_engine(config.database_url)
+        engine = create_store_engine(config.database_url, create=False)
     except ValueError as error:
         echo(f"database: cannot be used: {error}")
         return False

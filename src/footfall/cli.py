@@ -365,6 +365,7 @@ def _serve(
         admin_token, new = _stored_admin_token(database)
         options["admin_token"] = admin_token
         config = replace(config, admin_token=admin_token)
+    code = _login_code(database, admin_token)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
     processes = f", {workers} workers" if workers > 1 else ""
@@ -381,15 +382,15 @@ def _serve(
             click.echo("  (events for any host name are kept: --hostname to keep your sites' only)")
         if no_countries:
             click.echo("  (countries unknown: 'footfall geoip update' downloads a free database)")
+        # A single-use code, not the token: a log that keeps every start's output holds
+        # no secret that still works once the link is opened or 15 minutes have passed.
+        click.echo(f"  dashboard: {dashboard}?code={code}")
+        click.echo("  (the link works once, for 15 minutes; 'footfall login' prints another)")
         if new:
-            # Shown once: a log that keeps every start's output does not keep the token.
-            click.echo(f"  dashboard: {dashboard}?token={admin_token}")
             click.echo(
-                "  (a new admin token, kept in the database: 'footfall token' shows it again, "
-                "'footfall token --rotate' replaces it)"
+                "  (a new admin token, kept in the database, for scripts: 'footfall token' "
+                "shows it, 'footfall token --rotate' replaces it)"
             )
-        else:
-            click.echo(f"  dashboard: {dashboard} (log in: {dashboard}?token=<admin token>)")
 
     server = {
         "host": host,
@@ -594,20 +595,72 @@ def _stored_admin_token(database: str, *, rotate: bool = False) -> tuple[str, bo
         engine.dispose()
 
 
+def _login_code(database: str, admin_token: str) -> str:
+    """A new single-use login code for the dashboard of the server with ``admin_token``."""
+    from footfall.store import admin_sessions
+    from footfall.store.database import create_store_engine
+
+    engine = create_store_engine(database)
+    try:
+        now = datetime.datetime.now(datetime.UTC)
+        return admin_sessions.begin(engine, admin_sessions.CODE, admin_token, now)
+    finally:
+        engine.dispose()
+
+
 @main.command()
 @_database_option
 @click.option(
-    "--rotate", is_flag=True, help="Replace the token: old links, cookies and scripts stop working."
+    "--admin-token",
+    envvar="FOOTFALL_ADMIN_TOKEN",
+    help="The token footfall serve was given, if it was (default: the one it keeps).",
+)
+@click.option(
+    "--url",
+    envvar="FOOTFALL_URL",
+    default="http://localhost:8000",
+    show_default=True,
+    help="Where the server is reached, as the browser sees it.",
+)
+def login(database: str, admin_token: str | None, url: str) -> None:
+    """Print a dashboard login link: it works once, for 15 minutes.
+
+    For a browser that has no session (a new one, or after signing out); the link that
+    footfall serve printed at its start may be used or expired.
+    """
+    _upgrade(database)
+    token = admin_token or _stored_admin_token(database)[0]
+    click.echo(
+        f"{url.rstrip('/')}{Config().site_base_path}/analytics?code={_login_code(database, token)}"
+    )
+
+
+@main.command()
+@_database_option
+@click.option(
+    "--rotate",
+    is_flag=True,
+    help="Replace the token: scripts, dashboard sessions and login links stop working.",
 )
 def token(database: str, rotate: bool) -> None:
     """Print the admin token that footfall serve keeps in the database.
 
-    The dashboard's login link is <site>/pages/analytics?token=TOKEN; scripts send
-    'Authorization: Bearer TOKEN'. A token given with --admin-token or
-    FOOTFALL_ADMIN_TOKEN takes its place while it is given.
+    Scripts send 'Authorization: Bearer TOKEN'; people sign in with the link of footfall
+    login. A token given with --admin-token or FOOTFALL_ADMIN_TOKEN takes its place while
+    it is given. A running server reads a new token when it restarts.
     """
     _upgrade(database)
-    click.echo(_stored_admin_token(database, rotate=rotate)[0])
+    token = _stored_admin_token(database, rotate=rotate)[0]
+    if rotate:
+        from footfall.store import admin_sessions
+        from footfall.store.database import create_store_engine
+
+        engine = create_store_engine(database)
+        try:
+            admin_sessions.end_all(engine)  # made under the old token: they end with it
+        finally:
+            engine.dispose()
+    click.echo(token)
 
 
 @main.group()

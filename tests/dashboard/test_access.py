@@ -92,13 +92,66 @@ def test_the_login_link_sets_a_strict_httponly_cookie_and_opens_the_dashboard(se
         assert browser.get("/api/data/analytics/export.csv").status_code == 200
 
 
-def test_a_forged_or_expired_cookie_is_refused(server):
-    from footfall.dashboard import session
+def session_cookie(login: httpx.Response) -> str:
+    return login.headers["set-cookie"].split(";")[0].split("=", 1)[1]
 
-    expired = session.issue(TOKEN, now=0)
-    for value in ("1.abc", expired, session.issue("another-token")):
+
+def test_a_forged_expired_or_foreign_session_is_refused(server, clock):
+    from footfall.store import admin_sessions
+
+    engine = server.analytics.store.engine
+    old = admin_sessions.begin(engine, admin_sessions.SESSION, TOKEN, clock())
+    foreign = admin_sessions.begin(engine, admin_sessions.SESSION, "another-token", clock())
+    clock.advance(days=7, seconds=1)
+    fresh = admin_sessions.begin(engine, admin_sessions.SESSION, TOKEN, clock())
+    forged = "A" * 43  # well formed, never issued
+    for value, status in ((fresh, 200), (old, 403), (foreign, 403), (forged, 403), ("1.abc", 403)):
         with httpx.Client(base_url=server.url, cookies={"footfall_admin": value}) as client:
-            assert client.get(DASHBOARD).status_code == 403
+            assert client.get(DASHBOARD).status_code == status, value
+
+
+def test_a_login_code_works_once_and_for_15_minutes(server, clock):
+    from footfall.store import admin_sessions
+
+    engine = server.analytics.store.engine
+    code = admin_sessions.begin(engine, admin_sessions.CODE, TOKEN, clock())
+    late = admin_sessions.begin(engine, admin_sessions.CODE, TOKEN, clock())
+    first = server.client.get(f"{DASHBOARD}?code={code}&range=7d", follow_redirects=False)
+    assert first.status_code == 303
+    assert first.headers["location"] == f"{DASHBOARD}?range=7d"  # the code leaves the URL
+    assert first.headers["set-cookie"].startswith("footfall_admin=")
+    with httpx.Client(base_url=server.url) as other:
+        assert other.get(f"{DASHBOARD}?code={code}").status_code == 403  # used
+        clock.advance(minutes=15)
+        assert other.get(f"{DASHBOARD}?code={late}").status_code == 403  # expired
+        assert other.get(f"{DASHBOARD}?code=not-a-code").status_code == 403
+
+
+def test_signing_out_ends_the_session_and_everywhere_ends_them_all(server):
+    browsers = [httpx.Client(base_url=server.url, follow_redirects=True) for _ in range(3)]
+    try:
+        login = f"{DASHBOARD}?token={TOKEN}"
+        cookies = [session_cookie(b.get(login, follow_redirects=False)) for b in browsers]
+        page = browsers[0].get(DASHBOARD)
+        assert 'action="/pages/analytics/logout"' in page.text
+        out = browsers[0].post(f"{DASHBOARD}/logout", follow_redirects=False)
+        assert out.status_code == 303 and "Max-Age=0" in out.headers["set-cookie"]
+        # The cookie's value no longer works, even replayed by someone who copied it.
+        with httpx.Client(base_url=server.url, cookies={"footfall_admin": cookies[0]}) as thief:
+            assert thief.get(DASHBOARD).status_code == 403
+        assert browsers[1].get(DASHBOARD).status_code == 200
+        everywhere = browsers[1].post(f"{DASHBOARD}/logout", data={"everywhere": "1"})
+        assert everywhere.status_code == 403  # redirected to the dashboard: signed out
+        assert browsers[2].get(DASHBOARD).status_code == 403
+        # Signing everyone out needs a session: a stranger's form does nothing.
+        again = browsers[1].get(f"{DASHBOARD}?token={TOKEN}")
+        assert again.status_code == 200
+        stranger = httpx.post(f"{server.url}{DASHBOARD}/logout", data={"everywhere": "1"})
+        assert stranger.status_code == 403
+        assert browsers[1].get(DASHBOARD).status_code == 200
+    finally:
+        for browser in browsers:
+            browser.close()
 
 
 def test_the_host_application_can_authorize(serve, make_analytics, sqlite_url):

@@ -1,38 +1,43 @@
-"""The administrator's session in standalone mode: the one cookie footfall ever sets.
+"""The administrator's session cookie: the one cookie footfall ever sets.
 
-``footfall serve`` prints a login link carrying the admin token; opening it exchanges the
-token for this cookie. The cookie holds an expiry and an HMAC of it keyed by the token, so
-every worker process can check it without shared state, and changing the token logs
-everyone out.
+Opening the dashboard with a login code (the single-use link ``footfall serve`` prints, or
+``footfall login``) or the admin token exchanges it for this cookie. The cookie holds a
+random session identifier; the database holds its hash and its end (``store/
+admin_sessions.py``), so a session can be ended: signing out, signing out everywhere, or a
+new admin token.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
+import asyncio
+import re
+from typing import TYPE_CHECKING
+
+from footfall.store import admin_sessions
+
+if TYPE_CHECKING:
+    from footfall.analytics import Analytics
 
 COOKIE = "footfall_admin"
-LIFETIME = 7 * 24 * 3600  # seconds
+LIFETIME = int(admin_sessions.SESSION_LIFETIME.total_seconds())
+_SECRET = re.compile(r"[A-Za-z0-9_-]{20,64}")
+"""What ``secrets.token_urlsafe`` writes: anything else is refused before a database look."""
 
 
-def issue(token: str, *, now: float | None = None) -> str:
-    expires = int((now if now is not None else time.time()) + LIFETIME)
-    return f"{expires}.{_sign(token, expires)}"
+def well_formed(secret: str | None) -> bool:
+    return secret is not None and _SECRET.fullmatch(secret) is not None
 
 
-def is_valid(token: str, value: str | None, *, now: float | None = None) -> bool:
-    if not value or "." not in value:
+async def is_valid(analytics: Analytics, secret: str | None) -> bool:
+    """Whether the cookie's ``secret`` is a session that has not ended, under the current
+    admin token."""
+    token = analytics.config.admin_token
+    if not token or not well_formed(secret):
         return False
-    expires_text, _, signature = value.partition(".")
-    # Only what ``issue`` writes: ASCII digits ("¹".isdigit() is true, int() refuses it),
-    # a bounded number of them, and an ASCII signature (compare_digest refuses others).
-    if not (expires_text.isascii() and expires_text.isdigit() and len(expires_text) <= 12):
-        return False
-    expires = int(expires_text)
-    if expires < (now if now is not None else time.time()):
-        return False
-    return hmac.compare_digest(signature.encode(), _sign(token, expires).encode())
+    assert secret is not None
+    now = analytics.config.clock()
+    engine = analytics.store.engine
+    return await asyncio.to_thread(admin_sessions.is_session, engine, secret, token, now)
 
 
 def cookie_header(value: str, *, secure: bool) -> str:
@@ -43,6 +48,9 @@ def cookie_header(value: str, *, secure: bool) -> str:
     return "; ".join(parts)
 
 
-def _sign(token: str, expires: int) -> str:
-    message = f"footfall-admin-session:{expires}".encode()
-    return hmac.new(token.encode(), message, hashlib.sha256).hexdigest()
+def clearing_header(*, secure: bool) -> str:
+    """The header that removes the cookie from the browser (signing out)."""
+    parts = [f"{COOKIE}=", "Path=/", "Max-Age=0", "HttpOnly", "SameSite=Strict"]
+    if secure:
+        parts.append("Secure")
+    return "; ".join(parts)

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import parse_qs, unquote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -30,6 +30,7 @@ from footfall.query.filters import DIRECT, Filters
 from footfall.query.metrics import RawEventsPurged, shared_selections
 from footfall.query.ranges import InvalidQuery
 from footfall.query.results import EventProperty
+from footfall.store import admin_sessions
 from footfall.web.api import read_params
 from footfall.web.auth import is_authorized
 from footfall.web.badge import compact_number
@@ -102,10 +103,9 @@ def dashboard_routes(analytics: Analytics, *, standalone: bool = False) -> list[
     api = f"{analytics.config.api_base_path}/analytics"
 
     async def page(request: Request) -> Response:
-        token = request.query_params.get("token")
-        if token is not None:
-            return _login(request, analytics, token, forbidden)
-        if not await is_authorized(request, analytics.config):
+        if any(name in request.query_params for name in _SECRETS):
+            return await _login(request, analytics, forbidden)
+        if not await is_authorized(request, analytics):
             return forbidden()
         try:
             params = read_params(request)
@@ -128,10 +128,14 @@ def dashboard_routes(analytics: Analytics, *, standalone: bool = False) -> list[
             url=_url_maker(base, request),
             ranges=RANGE_CHOICES,
             export_url=f"{api}/export.csv?{urlencode(_period_params(request))}",
+            signed_in=session.COOKIE in request.cookies,
         )
 
+    async def logout(request: Request) -> Response:
+        return await _logout(request, analytics, base)
+
     async def realtime(request: Request) -> Response:
-        if not await is_authorized(request, analytics.config):
+        if not await is_authorized(request, analytics):
             return forbidden()
         return StreamingResponse(
             _realtime_events(analytics, request),
@@ -143,6 +147,7 @@ def dashboard_routes(analytics: Analytics, *, standalone: bool = False) -> list[
         Route(base, page, methods=["GET"]),
         Route(f"{base}/", page, methods=["GET"]),  # as typed by hand; no redirect
         Route(f"{base}/realtime", realtime, methods=["GET"]),
+        Route(f"{base}/logout", logout, methods=["POST"]),
         Mount(f"{base}/assets", _nosniff(StaticFiles(directory=HERE / "assets"))),
     ]
 
@@ -224,26 +229,68 @@ async def _report(analytics: Analytics, params: dict[str, Any]) -> dict[str, Any
     }
 
 
-def _login(
-    request: Request, analytics: Analytics, token: str, forbidden: Callable[[], Response]
+async def _login(
+    request: Request, analytics: Analytics, forbidden: Callable[[], Response]
 ) -> Response:
-    """Exchange the login link's token for the admin cookie, then drop the token from the
-    address bar (and from the history) with a redirect."""
+    """Exchange a login code (single use) or the admin token for a new session and its
+    cookie, then drop them from the address bar (and the history) with a redirect."""
     expected = analytics.config.admin_token
-    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+    code = request.query_params.get("code")
+    token = request.query_params.get("token")
+    if not expected:
         return forbidden()
-    remaining = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+    now = analytics.config.clock()
+    engine = analytics.store.engine
+    if code is not None:
+        if not session.well_formed(code) or not await asyncio.to_thread(
+            admin_sessions.redeem_code, engine, code, expected, now
+        ):
+            return forbidden()
+    elif token is None or not hmac.compare_digest(token.encode(), expected.encode()):
+        return forbidden()
+    secret = await asyncio.to_thread(
+        admin_sessions.begin, engine, admin_sessions.SESSION, expected, now
+    )
+    remaining = [(k, v) for k, v in request.query_params.multi_items() if k not in _SECRETS]
     target = request.url.path + (f"?{urlencode(remaining)}" if remaining else "")
-    # The page it leaves had the token in its address: no Referer may carry it anywhere.
+    # The page it leaves had the secret in its address: no Referer may carry it anywhere.
     response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+    response.headers["Set-Cookie"] = session.cookie_header(
+        secret, secure=_secure(request, analytics)
+    )
+    return response
+
+
+_SECRETS = ("token", "code")
+"""Query parameters that log in, never kept in an address."""
+
+
+def _secure(request: Request, analytics: Analytics) -> bool:
+    """Whether the browser came over HTTPS, so its cookie may say ``Secure``."""
     client = request.client
-    secure = over_https(
+    return over_https(
         request.url.scheme,
         client.host if client else None,
         request.headers,
         parse_trusted_proxies(analytics.config.trusted_proxies),
     )
-    response.headers["Set-Cookie"] = session.cookie_header(session.issue(expected), secure=secure)
+
+
+async def _logout(request: Request, analytics: Analytics, base: str) -> Response:
+    """End this session, or every session (``everywhere``), and forget the cookie."""
+    # A one-field form: read without a form parser (python-multipart) for it.
+    form = parse_qs((await request.body())[:1024].decode("latin-1"))
+    secret = request.cookies.get(session.COOKIE)
+    engine = analytics.store.engine
+    if form.get("everywhere"):
+        if not await is_authorized(request, analytics):
+            return _forbidden(analytics, base, standalone=False)
+        await asyncio.to_thread(admin_sessions.end_all, engine)
+    elif session.well_formed(secret):
+        assert secret is not None
+        await asyncio.to_thread(admin_sessions.end, engine, secret)
+    response = RedirectResponse(base, status_code=303, headers=SECURITY_HEADERS)
+    response.headers["Set-Cookie"] = session.clearing_header(secure=_secure(request, analytics))
     return response
 
 

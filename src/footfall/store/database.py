@@ -53,9 +53,10 @@ def without_password(url: str) -> str:
     return database_url(url).render_as_string(hide_password=True)
 
 
-def create_store_engine(url: str, *, pool_size: int = 5) -> Engine:
+def create_store_engine(url: str, *, pool_size: int = 5, create: bool = True) -> Engine:
     """Create the engine for ``url`` (see ``database_url``): SQLite (one file, WAL) or
-    PostgreSQL (psycopg 3)."""
+    PostgreSQL (psycopg 3). ``create``: make a missing SQLite file now, readable by its
+    owner alone (False for a look that must change nothing)."""
     parsed = database_url(url)
     if parsed.get_backend_name() == "postgresql":
         engine = create_engine(
@@ -75,7 +76,8 @@ def create_store_engine(url: str, *, pool_size: int = 5) -> Engine:
         )
     # Readable by its owner alone: it holds the day's salts, the admin token and, in the
     # visit records, ids that the salts could link (SQLite gives its WAL the same mode).
-    os.close(os.open(Path(parsed.database or "").absolute(), os.O_CREAT | os.O_RDWR, 0o600))
+    if create:
+        os.close(os.open(Path(parsed.database or "").absolute(), os.O_CREAT | os.O_RDWR, 0o600))
     # The driver's timeout is the busy handler from the first statement on, so concurrent
     # starts wait for each other's locks instead of failing.
     engine = create_engine(

@@ -289,6 +289,20 @@ setting = Table(
 """Values the server keeps for itself across restarts: the admin token ``footfall serve``
 made (``admin_token``)."""
 
+admin_session = Table(
+    "admin_session",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
+"""The administrator's sessions (``kind`` ``session``: the dashboard's cookie) and login
+codes (``code``: the single-use link ``footfall serve`` prints), by the SHA-256 of their
+secret: the database never holds one that works. ``token_hash`` is the SHA-256 of the
+admin token it was made under: another token, and it no longer works. ``expires_at`` is
+naive UTC."""
+
 rollup_state = Table(
     "rollup_state",
     metadata,

@@ -166,7 +166,7 @@ def api_routes(analytics: Analytics, base: str) -> list[Route]:
 def _handler(analytics: Analytics, endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     async def handle(request: Request) -> Response:
         public = endpoint.public_with_counters and analytics.config.public_counters
-        if not public and not await is_authorized(request, analytics.config):
+        if not public and not await is_authorized(request, analytics):
             return forbidden()
         try:
             params = read_params(request)
@@ -330,7 +330,7 @@ def export_route(analytics: Analytics, base: str) -> Route:
     async def export(request: Request) -> Response | Download:
         from footfall.export import export_rows, iter_csv_bytes
 
-        if not await is_authorized(request, analytics.config):
+        if not await is_authorized(request, analytics):
             return forbidden()
         try:
             params = read_params(request)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import hmac
 import inspect
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
-from footfall.config import Config
 from footfall.dashboard import session
+
+if TYPE_CHECKING:
+    from footfall.analytics import Analytics
 
 HOW_TO = (
     "footfall's reports are private. Embedded in an application, pass "
@@ -19,7 +22,8 @@ HOW_TO = (
 )
 
 
-async def is_authorized(request: Request, config: Config) -> bool:
+async def is_authorized(request: Request, analytics: Analytics) -> bool:
+    config = analytics.config
     if config.authorize is not None:
         verdict = config.authorize(request)
         if inspect.isawaitable(verdict):
@@ -33,6 +37,6 @@ async def is_authorized(request: Request, config: Config) -> bool:
             credentials.strip().encode(), token.encode()
         ):
             return True
-        if session.is_valid(token, request.cookies.get(session.COOKIE)):
+        if await session.is_valid(analytics, request.cookies.get(session.COOKIE)):
             return True
     return False

@@ -26,7 +26,7 @@ keeps that off the database, and a count five minutes old is fine for a badge.""
 def badge_route(analytics: Analytics, base: str) -> Route:
     async def badge(request: Request) -> Response:
         public = analytics.config.public_counters
-        if not public and not await is_authorized(request, analytics.config):
+        if not public and not await is_authorized(request, analytics):
             return forbidden()
         query = request.query_params
         metric = query.get("metric", "pageviews")
