@@ -45,7 +45,7 @@ from footfall import Analytics
 from footfall.demo import generate_demo
 from footfall.store.schema import custom_event, page_view
 
-TOKEN = "bench-token"
+TOKEN = "bench-admin-token-long-enough"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 RANGES = ("today", "7d", "30d")
 RUNS = 5

@@ -49,7 +49,13 @@ def test_serve_logs_no_visitor_address_and_flushes_on_shutdown(tmp_path):
     SIGTERM drains what was queued."""
     url = f"sqlite:///{tmp_path / 'serve.db'}"
     base, process = start_serve(
-        url, "--log-level", "info", "--trusted-proxy", "127.0.0.1", "--admin-token", "secret-token"
+        url,
+        "--log-level",
+        "info",
+        "--trusted-proxy",
+        "127.0.0.1",
+        "--admin-token",
+        "secret-token-of-the-test",
     )
     try:
         for i in range(20):
@@ -65,7 +71,7 @@ def test_serve_logs_no_visitor_address_and_flushes_on_shutdown(tmp_path):
     assert process.returncode in (0, -15), output
     assert "Application shutdown complete" in output
     assert "/pages/analytics" in output  # where to log in, but not a given token
-    assert "secret-token" not in output
+    assert "secret-token-of-the-test" not in output
     assert "203.0.113" not in output and "POST /api" not in output
     assert count_rows(url, "page_view") == 20
 

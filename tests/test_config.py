@@ -139,3 +139,17 @@ def test_development_mode_has_the_injected_tag_count_localhost_and_automated_bro
     assert 'data-include-localhost="true"' in tag
     assert 'data-include-localhost="true"' in script_tag(development)
     assert "data-include-localhost" not in script_tag(development, include_localhost=False)
+
+
+@pytest.mark.parametrize(
+    "token", ["change-me", "secret", "aaaaaaaaaaaaaaaaaaaa", "abcabcabcabcabcabc"]
+)
+def test_a_guessable_admin_token_is_refused(token):
+    with pytest.raises(ValueError, match="admin_token must be at least 16 characters and random"):
+        Config(admin_token=token)
+
+
+def test_a_random_admin_token_is_taken():
+    import secrets
+
+    assert Config(admin_token=secrets.token_urlsafe()).admin_token

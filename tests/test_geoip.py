@@ -252,8 +252,12 @@ def test_a_running_footfall_finds_the_update_beside_its_database_and_credits_it(
     mirror, builds, tmp_path, serve, make_analytics, clock
 ):
     database = f"sqlite:///{tmp_path / 'site.db'}"
-    server = serve(make_analytics(database, trusted_proxies=["127.0.0.1"], admin_token="t0ken"))
-    server.client.get(f"{DASHBOARD}?token=t0ken")  # the admin cookie
+    server = serve(
+        make_analytics(
+            database, trusted_proxies=["127.0.0.1"], admin_token="an-admin-token-for-tests"
+        )
+    )
+    server.client.get(f"{DASHBOARD}?token=an-admin-token-for-tests")  # the admin cookie
     assert server.event({"url": "https://example.com/"}, ip="198.51.100.9").status_code == 202
     before = countries_panel(server)
     assert "(unknown)" in before and "data-credit" not in before

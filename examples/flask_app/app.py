@@ -1,7 +1,7 @@
 """footfall in a Flask app: its routes served, every HTML page counted, the tracker tag
 added, a custom event and the numbers from views.
 
-    FOOTFALL_ADMIN_TOKEN=secret flask --app app run
+    FOOTFALL_ADMIN_TOKEN=a-long-random-secret-42 flask --app app run
 """
 
 from __future__ import annotations

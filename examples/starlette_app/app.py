@@ -1,7 +1,7 @@
 """footfall in a Starlette app: its routes mounted, every HTML page counted, the tracker tag
 added, a custom event and the numbers from views.
 
-    FOOTFALL_ADMIN_TOKEN=secret uvicorn app:app
+    FOOTFALL_ADMIN_TOKEN=a-long-random-secret-42 uvicorn app:app
 """
 
 from __future__ import annotations

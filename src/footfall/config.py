@@ -111,7 +111,7 @@ class Config:
     admin_token: str | None = None
     """Standalone mode: the bearer token of the administrator, also exchanged for the
     dashboard's session cookie by the login link. Compared in constant time. Works embedded
-    too, next to ``authorize``."""
+    too, next to ``authorize``. At least 16 characters, and random."""
     public_counters: bool = False
     """Make the page counters (``page-stats`` and the badge) readable by anyone; every
     other report still needs ``authorize`` or the token."""
@@ -163,12 +163,24 @@ class Config:
         proxies = tuple(v for entry in entries for v in re.split(r"[\s,]+", entry) if v)
         object.__setattr__(self, "trusted_proxies", proxies)
         parse_trusted_proxies(self.trusted_proxies)  # raises ValueError naming a bad entry
+        if self.admin_token is not None and not _random_enough(self.admin_token):
+            raise ValueError(
+                "admin_token must be at least 16 characters and random: it opens every "
+                "report to whoever guesses it (python -c 'import secrets; "
+                "print(secrets.token_urlsafe())' makes one)"
+            )
         if self.geoip_database is not None and not Path(self.geoip_database).is_file():
             raise ValueError(f"geoip_database {str(self.geoip_database)!r} is not a file")
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def _random_enough(token: str) -> bool:
+    """At least 16 characters, of at least 8 different ones: "change-me" and
+    "aaaaaaaaaaaaaaaa" are out; what ``secrets.token_urlsafe`` makes is in."""
+    return len(token) >= 16 and len(set(token)) >= 8
 
 
 def config_from(options: Mapping[str, Any]) -> Config:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 
-TOKEN = "realtime-token"
+TOKEN = "realtime-admin-token"
 
 
 def next_count(lines: Iterator[str]) -> int:

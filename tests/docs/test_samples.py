@@ -178,7 +178,9 @@ def test_quickstart_app_takes_an_event_and_shows_the_dashboard(sample_dir: Path)
             )
             assert sent.status_code == 202, sent.text
             assert "x-footfall-dropped" not in sent.headers
-            login = client.get("/pages/analytics?token=change-me", follow_redirects=False)
+            login = client.get(
+                "/pages/analytics?token=replace-with-a-long-random-token", follow_redirects=False
+            )
             assert login.status_code == 303
             page = client.get("/pages/analytics")
             assert page.status_code == 200

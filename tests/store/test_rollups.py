@@ -234,7 +234,9 @@ def test_filters_over_purged_days_read_rollups_or_say_so_instead_of_counting_too
     before the cutoff, and a later period's comparison with a purged one has no previous
     value."""
     clock.now = NOW
-    analytics = make_analytics(sqlite_url, admin_token="t", retention_days=90)
+    analytics = make_analytics(
+        sqlite_url, admin_token="an-admin-token-for-tests", retention_days=90
+    )
     signups = [
         replace(_view(NOW - timedelta(days=d), v, v), name="Signup", properties={"plan": plan})
         for d, v, plan in ((100, 1, "pro"), (5, 2, "free"))
@@ -291,15 +293,19 @@ def test_filters_over_purged_days_read_rollups_or_say_so_instead_of_counting_too
     server = serve(analytics)
     query = "range=12mo&page=/&country=(unknown)"
     answer = server.client.get(
-        f"/api/data/analytics/stats?{query}", headers={"Authorization": "Bearer t"}
+        f"/api/data/analytics/stats?{query}",
+        headers={"Authorization": "Bearer an-admin-token-for-tests"},
     )
     assert answer.status_code == 400
     assert cutoff in answer.text
-    page = server.client.get(f"/pages/analytics?{query}", headers={"Authorization": "Bearer t"})
+    page = server.client.get(
+        f"/pages/analytics?{query}", headers={"Authorization": "Bearer an-admin-token-for-tests"}
+    )
     assert page.status_code == 400 and cutoff in page.text
     # The page of an event over 12 months: its numbers and properties from the rollups.
     event_page = server.client.get(
-        "/pages/analytics?range=12mo&event=Signup", headers={"Authorization": "Bearer t"}
+        "/pages/analytics?range=12mo&event=Signup",
+        headers={"Authorization": "Bearer an-admin-token-for-tests"},
     )
     assert event_page.status_code == 200
     assert 'data-list="event-properties"' in event_page.text
@@ -498,10 +504,10 @@ def test_the_upgrade_to_property_rollups_rolls_up_again_what_it_can(
         q.event_properties(q.period(None, "2026-11-01", "2026-11-10"), Filters(), "Signup")
 
     clock.now = now
-    server = serve(make_analytics(database_url, admin_token="t"))
+    server = serve(make_analytics(database_url, admin_token="an-admin-token-for-tests"))
     event_page = server.client.get(
         "/pages/analytics?from_date=2026-11-01&to_date=2026-11-10&event=Signup",
-        headers={"Authorization": "Bearer t"},
+        headers={"Authorization": "Bearer an-admin-token-for-tests"},
     )
     assert event_page.status_code == 200
     assert 'data-notice="properties"' in event_page.text and "2026-11-04" in event_page.text

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-TOKEN = "the-admin-token"
+TOKEN = "the-admin-token-of-the-test"
 BASE = "/api/data/analytics"
 
 

@@ -53,7 +53,7 @@ async def test_the_app_starts_with_its_database_down_and_recovers(tmp_path, capl
         forwarder = Forwarder(("127.0.0.1", 5432))
         down_url = url.replace("127.0.0.1:5432", f"127.0.0.1:{forwarder.port}")
         assert down_url != url
-        analytics = Analytics(database_url=down_url, admin_token="t")
+        analytics = Analytics(database_url=down_url, admin_token="an-admin-token-for-tests")
 
         async def home(request):
             return PlainTextResponse("the host application")
