@@ -226,3 +226,30 @@ def test_the_cookie_is_secure_when_a_trusted_proxy_had_https(
     )
     assert login.status_code == 303
     assert ("; Secure" in login.headers["set-cookie"]) is secure
+
+
+def test_guessing_the_token_is_limited_per_network_and_logged(
+    serve, make_analytics, sqlite_url, clock, caplog
+):
+    from footfall.web.auth import WRONG_PER_MINUTE
+
+    running = serve(make_analytics(sqlite_url, admin_token=TOKEN, trusted_proxies=["127.0.0.1"]))
+    stats = "/api/data/analytics/stats"
+
+    def attempt(token: str, ip: str = "203.0.113.7") -> int:
+        headers = {"Authorization": f"Bearer {token}", "X-Forwarded-For": ip}
+        return running.client.get(stats, headers=headers).status_code
+
+    assert [attempt(f"guess-{i}") for i in range(WRONG_PER_MINUTE)] == [403] * WRONG_PER_MINUTE
+    assert attempt(TOKEN) == 429  # the right one too: a guess must not tell right from wrong
+    login = running.client.get(
+        f"{DASHBOARD}?token={TOKEN}", headers={"X-Forwarded-For": "203.0.113.9"}
+    )
+    assert login.status_code == 429  # the same /24 network, by the login link
+    assert attempt(TOKEN, ip="198.51.100.7") == 200  # another network is not held up
+    clock.advance(seconds=60)
+    assert attempt(TOKEN) == 200
+    logged = [r.getMessage() for r in caplog.records if r.name == "footfall.web.auth"]
+    assert len(logged) == WRONG_PER_MINUTE
+    assert all("203.0.113.0" in line for line in logged)
+    assert not any("203.0.113.7" in line for line in logged)  # no full address in the log

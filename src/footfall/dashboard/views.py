@@ -32,7 +32,7 @@ from footfall.query.ranges import InvalidQuery
 from footfall.query.results import EventProperty
 from footfall.store import admin_sessions
 from footfall.web.api import read_params
-from footfall.web.auth import is_authorized
+from footfall.web.auth import count_wrong, is_authorized, refuse_if_guessing
 from footfall.web.badge import compact_number
 from footfall.web.requests import over_https
 
@@ -239,14 +239,17 @@ async def _login(
     token = request.query_params.get("token")
     if not expected:
         return forbidden()
+    refuse_if_guessing(request, analytics)
     now = analytics.config.clock()
     engine = analytics.store.engine
     if code is not None:
         if not session.well_formed(code) or not await asyncio.to_thread(
             admin_sessions.redeem_code, engine, code, expected, now
         ):
+            count_wrong(request, analytics, "login code")
             return forbidden()
     elif token is None or not hmac.compare_digest(token.encode(), expected.encode()):
+        count_wrong(request, analytics, "token")
         return forbidden()
     secret = await asyncio.to_thread(
         admin_sessions.begin, engine, admin_sessions.SESSION, expected, now

@@ -37,6 +37,14 @@ class RateLimiter:
             self._buckets.popitem(last=False)
         return allowed
 
+    def exhausted(self, key: str, now: datetime) -> bool:
+        """Whether ``key`` would be refused now (nothing is counted)."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return False
+        tokens, then = bucket
+        return tokens + (now - then).total_seconds() * self._rate < 1.0
+
 
 class SharedRateLimiter:
     """The same token buckets, kept in a file that several worker processes map into memory

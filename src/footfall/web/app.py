@@ -17,6 +17,7 @@ from starlette.routing import Route
 from footfall._version import __version__
 from footfall.dashboard.views import dashboard_routes
 from footfall.web.api import api_routes, export_route
+from footfall.web.auth import TooManyWrongTokens, WrongTokens
 from footfall.web.badge_route import badge_route
 from footfall.web.ingest import PLAUSIBLE_EVENT_PATH, IngestEndpoint
 from footfall.web.tracker_route import tracker_routes
@@ -65,8 +66,21 @@ def build_app(analytics: Analytics, *, standalone: bool = False) -> Starlette:
             return RedirectResponse(dashboard, status_code=307)
 
         routes.append(Route("/", home, methods=["GET"]))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={TooManyWrongTokens: _too_many_wrong_tokens},
+    )
+    app.state.wrong_tokens = WrongTokens()
     # Starlette's redirect of "/path/" to "/path" wrote an absolute Location from the Host
     # header, query (and login token) included; a path footfall does not serve is a 404.
     app.router.redirect_slashes = False
     return app
+
+
+async def _too_many_wrong_tokens(_request: Request, _error: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"error": "too many wrong tokens or login codes from your network; retry in a minute"},
+        status_code=429,
+        headers={"Retry-After": "60", "Cache-Control": "no-store"},
+    )
