@@ -50,7 +50,8 @@ def _server_options(func: Callable[..., None]) -> Callable[..., None]:
             "--admin-token",
             envvar="FOOTFALL_ADMIN_TOKEN",
             help="Bearer token for the dashboard and query API (default: the one kept in the "
-            "database, made at the first start; see footfall token).",
+            "database, made at the first start; see footfall token). A flag shows in ps: "
+            "prefer the variable.",
         ),
         click.option(
             "--trusted-proxy",
