@@ -5,6 +5,7 @@ then failed). A real server, raw sockets that read nothing, 50,000 stored events
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -61,7 +62,11 @@ def rest(sock: socket.socket) -> bytes:
     return received
 
 
-def test_stalled_downloads_let_go_of_their_connections(server):
+def abandoned(caplog: pytest.LogCaptureFixture) -> int:
+    return sum("a download stalled" in r.getMessage() for r in caplog.records)
+
+
+def test_stalled_downloads_let_go_of_their_connections(server, caplog):
     stalled = [start_download(server.url) for _ in range(16)]
     try:
         statuses = [status(sock) for sock in stalled]
@@ -71,7 +76,14 @@ def test_stalled_downloads_let_go_of_their_connections(server):
         # Events are taken while they stall.
         for i in range(20):
             assert server.event({"url": f"https://example.com/{i}"}).status_code == 202
-        # Each stalled download is abandoned: its connection ends before the file does.
+        # Each stalled download is abandoned (a bounded wait for the server to say so),
+        # its database connection returned while its client still holds the socket.
+        deadline = time.monotonic() + 120
+        while abandoned(caplog) < download.DOWNLOADS_AT_ONCE:
+            assert time.monotonic() < deadline, f"{abandoned(caplog)} abandoned"
+            time.sleep(0.05)
+        assert server.analytics.store.engine.pool.checkedout() == 0
+        # Its connection ends before the file does.
         for sock, code in zip(stalled, statuses, strict=True):
             if code == 200:
                 assert len(rest(sock)) < ROWS * 300
