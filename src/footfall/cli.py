@@ -583,30 +583,34 @@ def _upgrade(database: str) -> None:
             engine.dispose()
 
 
-def _stored_admin_token(database: str, *, rotate: bool = False) -> tuple[str, bool]:
-    """The admin token kept in ``database`` (made at the first start), and whether it is
-    new: a restart keeps the login link, the session cookies and API scripts working."""
+@contextmanager
+def _engine(database: str) -> Iterator[Any]:
+    """An engine on ``database`` for one small piece of work, disposed after it."""
     from footfall.store.database import create_store_engine
-    from footfall.store.settings import admin_token
 
     engine = create_store_engine(database)
     try:
-        return admin_token(engine, rotate=rotate)
+        yield engine
     finally:
         engine.dispose()
+
+
+def _stored_admin_token(database: str, *, rotate: bool = False) -> tuple[str, bool]:
+    """The admin token kept in ``database`` (made at the first start), and whether it is
+    new: a restart keeps the login link, the session cookies and API scripts working."""
+    from footfall.store.settings import admin_token
+
+    with _engine(database) as engine:
+        return admin_token(engine, rotate=rotate)
 
 
 def _login_code(database: str, admin_token: str) -> str:
     """A new single-use login code for the dashboard of the server with ``admin_token``."""
     from footfall.store import admin_sessions
-    from footfall.store.database import create_store_engine
 
-    engine = create_store_engine(database)
-    try:
+    with _engine(database) as engine:
         now = datetime.datetime.now(datetime.UTC)
         return admin_sessions.begin(engine, admin_sessions.CODE, admin_token, now)
-    finally:
-        engine.dispose()
 
 
 @main.command()
@@ -654,13 +658,9 @@ def token(database: str, rotate: bool) -> None:
     token = _stored_admin_token(database, rotate=rotate)[0]
     if rotate:
         from footfall.store import admin_sessions
-        from footfall.store.database import create_store_engine
 
-        engine = create_store_engine(database)
-        try:
+        with _engine(database) as engine:
             admin_sessions.end_all(engine)  # made under the old token: they end with it
-        finally:
-            engine.dispose()
     click.echo(token)
 
 

@@ -40,9 +40,9 @@ async def is_valid(analytics: Analytics, secret: str | None) -> bool:
     return await asyncio.to_thread(admin_sessions.is_session, engine, secret, token, now)
 
 
-def cookie_header(value: str, *, secure: bool) -> str:
+def cookie_header(value: str, *, secure: bool, max_age: int = LIFETIME) -> str:
     """HttpOnly (no script reads it) and SameSite=Strict (no other site sends it)."""
-    parts = [f"{COOKIE}={value}", "Path=/", f"Max-Age={LIFETIME}", "HttpOnly", "SameSite=Strict"]
+    parts = [f"{COOKIE}={value}", "Path=/", f"Max-Age={max_age}", "HttpOnly", "SameSite=Strict"]
     if secure:
         parts.append("Secure")
     return "; ".join(parts)
@@ -50,7 +50,4 @@ def cookie_header(value: str, *, secure: bool) -> str:
 
 def clearing_header(*, secure: bool) -> str:
     """The header that removes the cookie from the browser (signing out)."""
-    parts = [f"{COOKIE}=", "Path=/", "Max-Age=0", "HttpOnly", "SameSite=Strict"]
-    if secure:
-        parts.append("Secure")
-    return "; ".join(parts)
+    return cookie_header("", secure=secure, max_age=0)

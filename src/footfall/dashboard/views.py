@@ -25,7 +25,6 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from footfall.dashboard import charts, session
-from footfall.ingest.client_ip import parse_trusted_proxies
 from footfall.query.filters import DIRECT, Filters
 from footfall.query.metrics import RawEventsPurged, shared_selections
 from footfall.query.ranges import InvalidQuery
@@ -275,7 +274,7 @@ def _secure(request: Request, analytics: Analytics) -> bool:
         request.url.scheme,
         client.host if client else None,
         request.headers,
-        parse_trusted_proxies(analytics.config.trusted_proxies),
+        analytics.pipeline.trusted_proxies,  # parsed once, for ingestion
     )
 
 

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from footfall._version import __version__
 from footfall.dashboard.views import dashboard_routes
 from footfall.web.api import api_routes, export_route
-from footfall.web.auth import TooManyWrongTokens, WrongTokens
+from footfall.web.auth import TooManyWrongTokens, wrong_tokens
 from footfall.web.badge_route import badge_route
 from footfall.web.ingest import PLAUSIBLE_EVENT_PATH, IngestEndpoint
 from footfall.web.tracker_route import tracker_routes
@@ -71,7 +71,7 @@ def build_app(analytics: Analytics, *, standalone: bool = False) -> Starlette:
         lifespan=lifespan,
         exception_handlers={TooManyWrongTokens: _too_many_wrong_tokens},
     )
-    app.state.wrong_tokens = WrongTokens()
+    app.state.wrong_tokens = wrong_tokens()
     # Starlette's redirect of "/path/" to "/path" wrote an absolute Location from the Host
     # header, query (and login token) included; a path footfall does not serve is a 404.
     app.router.redirect_slashes = False

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from footfall.dashboard import session
-from footfall.ingest.client_ip import client_ip, parse_trusted_proxies, truncate_ip
+from footfall.ingest.client_ip import client_ip, truncate_ip
 from footfall.ingest.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
@@ -57,29 +57,27 @@ class TooManyWrongTokens(Exception):
     """A network sent more wrong tokens or codes than ``WRONG_PER_MINUTE``: answered 429."""
 
 
-class WrongTokens:
-    """The wrong tokens and login codes of each network, for ``WRONG_PER_MINUTE``. One per
-    application (``app.state.wrong_tokens``), so every route counts into the same."""
-
-    def __init__(self, per_minute: int = WRONG_PER_MINUTE) -> None:
-        self.limiter = RateLimiter(per_minute, max_keys=10_000)
+def wrong_tokens() -> RateLimiter:
+    """The count of wrong tokens and login codes by network: one per application
+    (``app.state.wrong_tokens``), so every route counts into the same."""
+    return RateLimiter(WRONG_PER_MINUTE, max_keys=10_000)
 
 
 def _network(request: Request, analytics: Analytics) -> str:
     client = request.client
-    trusted = parse_trusted_proxies(analytics.config.trusted_proxies)
+    trusted = analytics.pipeline.trusted_proxies  # parsed once, for ingestion
     ip = client_ip(client.host if client else None, request.headers, trusted)
     return truncate_ip(ip) if ip else "unknown"
 
 
-def _wrong_tokens(request: Request) -> WrongTokens | None:
+def _wrong_tokens(request: Request) -> RateLimiter | None:
     return getattr(request.app.state, "wrong_tokens", None) if "app" in request.scope else None
 
 
 def refuse_if_guessing(request: Request, analytics: Analytics) -> None:
     """Raise ``TooManyWrongTokens`` if the request's network used up its wrong tokens."""
     wrong = _wrong_tokens(request)
-    if wrong is not None and wrong.limiter.exhausted(
+    if wrong is not None and wrong.exhausted(
         _network(request, analytics), analytics.config.clock()
     ):
         raise TooManyWrongTokens
@@ -91,4 +89,4 @@ def count_wrong(request: Request, analytics: Analytics, what: str) -> None:
     log.warning("wrong admin %s from the network of %s", what, network)
     wrong = _wrong_tokens(request)
     if wrong is not None:
-        wrong.limiter.allow(network, analytics.config.clock())
+        wrong.allow(network, analytics.config.clock())
