@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -28,6 +30,21 @@ POSTGRES_URL = os.environ.get(
     "FOOTFALL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@cache
+def tracker_build() -> ModuleType:
+    """tracker/build.py, which builds the browser tracker and installs its npm packages."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "tracker" / "build.py"
+    spec = importlib.util.spec_from_file_location("tracker_build", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
 
 BROWSER_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

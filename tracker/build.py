@@ -1,13 +1,18 @@
 """Build the browser tracker: ``python tracker/build.py`` (``--check`` only compares).
 
-One readable implementation (``core.js``) is wrapped twice and minified by terser, so the
-``<script>`` build and the ES module cannot drift apart:
+One readable implementation (``core.js``, and ``links.js`` for outbound links and file
+downloads) is wrapped per build and minified by terser, so the ``<script>`` build and the ES
+module cannot drift apart:
 
 - ``src/footfall/tracker/footfall.js``: ``!function(){ core.js + script.js }()``, configured by
   the tag's ``data-*`` attributes (what footfall serves at ``.../analytics/script.js``);
-- ``src/footfall/tracker/footfall.mjs``: ``core.js + module.js``, exporting ``init``/``track``.
+- ``src/footfall/tracker/footfall-links.js``: ``links.js + links-script.js``, which
+  ``footfall.js`` loads (``.../analytics/links.js``) only when ``data-outbound-links`` or
+  ``data-file-downloads`` is on: what keeps the default build within its budget;
+- ``src/footfall/tracker/footfall.mjs``: ``core.js + links.js + module.js``, exporting
+  ``init``/``track``.
 
-Both outputs are committed (the Python package ships them; installing footfall needs no
+The outputs are committed (the Python package ships them; installing footfall needs no
 Node.js), with ``built.json`` beside this file: the hash of the sources they were built from
 and of each output, which tests/tracker/test_tracker_build.py checks without Node.js (it
 also rebuilds them byte for byte). No banner: every byte counts against the 1,000-byte
@@ -54,20 +59,26 @@ process.stdout.write((await minify(code, options)).code);
 
 @dataclass(frozen=True)
 class Build:
-    """One output: which entry wraps core.js, and how."""
+    """One output: the sources it joins (the implementation, then the thin entry that
+    wraps it), and whether it is an ES module or a ``<script>`` (wrapped in a function)."""
 
     output: str
-    entry: str
+    sources: tuple[str, ...]
     module: bool
 
+    @property
+    def entry(self) -> str:
+        return self.sources[-1]
+
     def source(self) -> str:
-        code = (HERE / "core.js").read_text() + "\n" + (HERE / self.entry).read_text()
+        code = "\n".join((HERE / name).read_text() for name in self.sources)
         return code if self.module else f"!function(){{\n{code}\n}}();\n"
 
 
 BUILDS = (
-    Build("footfall.js", "script.js", module=False),
-    Build("footfall.mjs", "module.js", module=True),
+    Build("footfall.js", ("core.js", "script.js"), module=False),
+    Build("footfall.mjs", ("core.js", "links.js", "module.js"), module=True),
+    Build("footfall-links.js", ("links.js", "links-script.js"), module=False),
 )
 DEFAULT = BUILDS[0]
 """The one footfall serves and whose gzipped size must stay under 1,000 bytes."""
@@ -79,10 +90,10 @@ def terser_version() -> str:
 
 
 def source_hash() -> str:
-    """What the outputs were built from: the three sources, the options and terser's
+    """What the outputs were built from: the sources, the options and terser's
     version (a different terser may minify differently)."""
     digest = hashlib.sha256()
-    for name in ("core.js", "script.js", "module.js"):
+    for name in ("core.js", "links.js", "script.js", "module.js", "links-script.js"):
         digest.update((HERE / name).read_bytes())
     digest.update(json.dumps(TERSER_OPTIONS, sort_keys=True).encode())
     digest.update(terser_version().encode())
@@ -99,14 +110,18 @@ def record(outputs: dict[str, str]) -> str:
     return json.dumps({"source": source_hash(), **hashes}, indent=2) + "\n"
 
 
-def ensure_terser() -> Path:
-    """The cache directory with the locked terser installed (``npm ci`` when missing)."""
-    installed = CACHE / "node_modules" / "terser" / "package.json"
-    if installed.exists() and json.loads(installed.read_text())["version"] == terser_version():
+def ensure_packages() -> Path:
+    """The cache directory with package-lock.json's packages installed (``npm ci`` when
+    they are missing or another lock installed them): terser, and Plausible's tracker,
+    which the browser tests run against footfall as it is."""
+    lock = (HERE / "package-lock.json").read_text()
+    stamp = CACHE / "installed-lock.json"  # the lock of what is installed, once it is
+    if stamp.exists() and stamp.read_text() == lock:
         return CACHE
     if shutil.which("npm") is None or shutil.which("node") is None:
         raise RuntimeError("building the tracker needs Node.js and npm (apt-get install npm)")
     CACHE.mkdir(parents=True, exist_ok=True)
+    stamp.unlink(missing_ok=True)
     for name in ("package.json", "package-lock.json"):
         shutil.copyfile(HERE / name, CACHE / name)
     subprocess.run(
@@ -115,6 +130,7 @@ def ensure_terser() -> Path:
         check=True,
         stdout=subprocess.DEVNULL,
     )
+    stamp.write_text(lock)
     return CACHE
 
 
@@ -122,7 +138,7 @@ def build(target: Build) -> str:
     """The output's text as it should be committed."""
     options = {**TERSER_OPTIONS, "module": target.module, "toplevel": target.module}
     result = subprocess.run(
-        ["node", "--input-type=module", "-e", _MINIFY, str(ensure_terser()), json.dumps(options)],
+        ["node", "--input-type=module", "-e", _MINIFY, str(ensure_packages()), json.dumps(options)],
         input=target.source(),
         capture_output=True,
         text=True,

@@ -14,6 +14,7 @@ export function init(options = {}) {
   // As the attribute would spell it: "true", "false" or "undefined" (off).
   get = (name) => "" + options[name.replace(/-(.)/g, (_, letter) => letter.toUpperCase())];
   start();
+  listen("click auxclick", link);
   queue.map((call) => track(...call));
   queue = null;
 }

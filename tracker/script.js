@@ -8,6 +8,11 @@ if (!stub || stub.q) {
   get = (name) => script.getAttribute("data-" + name);
   api = get("api") || new URL("event", script.src);
   track.track = window.footfall = track;
+  track.on = on; // for links.js
   start();
+  if (on("outbound-links") || on("file-downloads"))
+    document.head.append(
+      Object.assign(document.createElement("script"), { src: new URL("links.js", script.src) })
+    );
   stub?.q.map((call) => track(...call));
 }

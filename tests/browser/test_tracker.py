@@ -16,9 +16,11 @@ action, and after every request to the event endpoint has been answered.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +32,7 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from conftest import RunningServer  # tests/conftest.py
+from conftest import IN_CI, RunningServer, tracker_build  # tests/conftest.py
 from footfall import Analytics
 from footfall.tracker import QUEUE_STUB, script_tag
 
@@ -131,18 +133,26 @@ def stats(
 
 
 @pytest.fixture
-def site(serve_app: Callable[[Any], str]) -> Callable[[str], str]:
-    """``site(head) -> "http://site.test:PORT"``: the single-page app at every path, with
-    ``head`` (the tracker's tag) in its <head>; ``/marker`` answers 204."""
+def site(serve_app: Callable[[Any], str]) -> Callable[..., str]:
+    """``site(head, scripts={}) -> "http://site.test:PORT"``: the single-page app at every
+    path, with ``head`` (the tracker's tag) in its <head>; ``/marker`` answers 204, and each
+    path of ``scripts`` its JavaScript."""
 
-    def start(head: str) -> str:
+    def start(head: str, scripts: dict[str, bytes] | None = None) -> str:
         async def spa(_request: HttpRequest) -> HTMLResponse:
             return HTMLResponse(SPA.replace("{head}", head))
 
         async def marker(_request: HttpRequest) -> Response:
             return Response(status_code=204)
 
-        app = Starlette(routes=[Route("/marker", marker), Route("/{path:path}", spa)])
+        def script(body: bytes) -> Callable[[HttpRequest], Any]:
+            async def serve(_request: HttpRequest) -> Response:
+                return Response(body, media_type="text/javascript")
+
+            return serve
+
+        routes = [Route(path, script(body)) for path, body in (scripts or {}).items()]
+        app = Starlette(routes=[*routes, Route("/marker", marker), Route("/{path:path}", spa)])
         return serve_app(app)
 
     return start
@@ -160,7 +170,7 @@ class Beacons:
 
     def attach(self, page: Page) -> None:
         def started(request: Request) -> None:
-            if request.url.endswith(f"{API}/event"):
+            if urlsplit(request.url).path in (f"{API}/event", "/api/event"):  # or Plausible's
                 self.sent.append(request.post_data or "")
                 self.pending.add(request)
 
@@ -249,14 +259,16 @@ def test_spa_navigation_counts_each_route_once_with_the_previous_page_as_referre
     settle(page, beacons)
 
     assert stats.pageviews() == expected
-    assert len(beacons.sent) == len(expected)
+    # Each navigation reports the engagement of the page it leaves, then counts the next.
+    bodies = [json.loads(body) for body in beacons.sent]
+    assert [body["n"] for body in bodies] == ["pageview", *["engagement", "pageview"] * 4]
     # No identifiers: nothing stored in the browser, nothing but the event in the payload.
     assert page.evaluate("[document.cookie, localStorage.length, sessionStorage.length]") == [
         "",
         0,
         0,
     ]
-    assert {key for body in beacons.sent for key in json.loads(body)} <= set("nurpih")
+    assert {key for body in bodies for key in body} <= {*"nurpih", "e", "sd"}
     log = page_log(page)
     log.assert_clean()  # nothing went anywhere but site.test and stats.test
     hosts = {urlsplit(url).hostname for url in log.requests}
@@ -316,8 +328,9 @@ def test_nothing_is_sent_under_webdriver(
     settle(page, beacons)
     assert beacons.sent == []
     assert stats.pageviews() == [] and stats.events() == []
-    # The developer is told why: the page view, the event and the route change.
-    assert console.count("footfall ignores webdriver") == 3, console
+    # The developer is told why: the page view, the event, the engagement of the page left
+    # and the route change.
+    assert console.count("footfall ignores webdriver") == 4, console
 
 
 def test_include_localhost_counts_an_automated_browser_on_localhost(
@@ -492,3 +505,107 @@ def test_the_es_module_shares_the_behaviour(
         ("Early", "/module", {"from": "module"}),
         ("Outbound Link: Click", "/module", {"url": "https://elsewhere.test/page?x=1"}),
     ]
+
+
+# -- engagement ----------------------------------------------------------------------------
+
+TALL = "<style>body { height: 4000px }</style>"
+"""A page taller than the window, so that scrolling it goes somewhere."""
+SCROLL = """(y) => new Promise((done) => {
+  addEventListener("scroll", () => done(), {once: true});
+  scrollTo(0, y);
+})"""
+"""Scroll the window to ``y`` and return once the scroll event has been handled (by the
+trackers' listeners first: they were added before)."""
+
+
+def engagement_of_views(stats: Stats) -> list[tuple[str, int | None, int | None]]:
+    engine = sa.create_engine(stats.database_url)
+    try:
+        with engine.connect() as conn:
+            query = "SELECT path, engaged_ms, scroll_depth FROM page_view ORDER BY id"
+            return [tuple(row) for row in conn.execute(sa.text(query))]  # type: ignore[misc]
+    finally:
+        engine.dispose()
+
+
+def scrolled_percent(page: Page, formula: str) -> int:
+    return page.evaluate(f"Math.round({formula})")
+
+
+def test_footfalls_tracker_reports_engaged_time_and_scroll_depth(
+    open_page: OpenPage, beacons: Beacons, stats: Stats, site: Callable[..., str]
+) -> None:
+    origin = site(TALL + stats.tag())
+    started = time.monotonic()
+    page = load(open_page, beacons, f"{origin}/article", hide_webdriver=True)
+    wait_until(lambda: len(stats.pageviews()) == 1, page, "the page view")
+    page.evaluate(SCROLL, 1500)
+    deepest = scrolled_percent(
+        page, "(scrollY + innerHeight) * 100 / document.documentElement.scrollHeight"
+    )
+    page.evaluate(SCROLL, 0)  # the deepest counts, not the last
+    # An SPA navigation reports the page it leaves, then counts the next.
+    page.get_by_role("link", name="Pricing").click()
+    wait_until(lambda: len(stats.pageviews()) == 2, page, "the second page view")
+    settle(page, beacons)
+    (article, engaged, depth), pricing = engagement_of_views(stats)
+    elapsed_ms = (time.monotonic() - started) * 1000
+    assert article == "/article" and depth == deepest and 30 < deepest < 100
+    assert 0 < engaged <= elapsed_ms  # visible and focused all along: at most the wall time
+    assert pricing == ("/pricing", None, None)  # still shown: nothing reported yet
+
+    page.close()  # hides the page: its engagement goes with the last beacon
+    wait_until(lambda: engagement_of_views(stats)[1][1] is not None, None, "/pricing's report")
+    (_, _, _), (_, engaged_pricing, depth_pricing) = engagement_of_views(stats)
+    assert 0 < engaged_pricing <= (time.monotonic() - started) * 1000 - engaged
+    assert depth_pricing is not None and depth_pricing < deepest  # seen from the top only
+    assert stats.events() == []  # never a custom event
+    # What the page sent while it was open (the last beacon leaves with the page).
+    bodies = [json.loads(body) for body in beacons.sent]
+    assert [b["n"] for b in bodies[:3]] == ["pageview", "engagement", "pageview"]
+    assert bodies[1]["u"] == f"{origin}/article" and bodies[1]["sd"] * 1 >= deepest - 0.5
+
+
+def test_plausibles_tracker_engagement_is_no_event_and_no_interaction(
+    open_page: OpenPage, beacons: Beacons, stats: Stats, site: Callable[..., str]
+) -> None:
+    """Plausible's own tracker (npm @plausible-analytics/tracker, as package-lock.json pins
+    it), unchanged, pointed at footfall's /api/event."""
+    plausible = (plausible_tracker() / "plausible.js").read_bytes()
+    head = f"""{TALL}<script type="module">
+      import {{ init }} from "/plausible.js";
+      init({{domain: "site.test", endpoint: "{stats.url}/api/event"}});
+      window.footfall = () => {{}};  // what load() waits for: the module has run
+    </script>"""
+    origin = site(head, {"/plausible.js": plausible})
+    page = load(open_page, beacons, f"{origin}/article", hide_webdriver=True)
+    wait_until(lambda: len(stats.pageviews()) == 1, page, "Plausible's page view")
+    page.evaluate(SCROLL, 1200)
+    # Plausible's own measure: the bottom of the window against the document's height.
+    deepest = scrolled_percent(
+        page,
+        "(scrollY + innerHeight) * 100 / Math.max(document.body.scrollHeight,"
+        " document.body.offsetHeight, document.documentElement.scrollHeight,"
+        " document.documentElement.offsetHeight)",
+    )
+    page.close()
+    wait_until(lambda: engagement_of_views(stats)[0][1] is not None, None, "the engagement")
+    ((path, engaged, depth),) = engagement_of_views(stats)
+    assert path == "/article" and depth == deepest and engaged > 0
+    assert stats.events() == []  # it was stored as a custom event "engagement" before
+    analytics = stats.server.analytics
+    numbers = analytics.api.get_dashboard_stats_sync("today")
+    assert numbers.bounce_rate.value == 100  # one page, no interaction: still a bounce
+    assert numbers.visit_duration.value == round(engaged / 1000, 1)  # not 0 s
+    assert analytics.api.get_top_events_sync(10, "today") == []
+
+
+def plausible_tracker() -> Path:
+    """Where npm installed Plausible's tracker (tracker/build.py installs it with terser)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        message = "Plausible's tracker is installed with npm (apt-get install npm)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return tracker_build().ensure_packages() / "node_modules" / "@plausible-analytics" / "tracker"

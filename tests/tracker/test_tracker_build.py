@@ -4,30 +4,14 @@ default build stays under its 1,000-byte (gzipped) budget."""
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
-import os
 import shutil
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-IN_CI = os.environ.get("CI", "").lower() == "true"
+from conftest import IN_CI, tracker_build
 
-
-def _load_build() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("tracker_build", ROOT / "tracker" / "build.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-build = _load_build()
+build = tracker_build()
 
 
 def test_outputs_were_built_from_the_current_sources() -> None:
@@ -56,12 +40,20 @@ def test_default_build_is_under_1000_bytes_gzipped() -> None:
     assert len(gzip.compress(body, 9)) < 1000
 
 
-def test_both_builds_share_the_one_implementation() -> None:
-    """The entries are thin: every behaviour lives in core.js, wrapped once per build."""
-    core = (build.HERE / "core.js").read_text()
+def test_the_builds_share_the_one_implementation() -> None:
+    """The entries are thin: every behaviour lives in core.js (or links.js), wrapped once
+    per build; the module has all of it."""
+    core, links = ((build.HERE / name).read_text() for name in ("core.js", "links.js"))
     for target in build.BUILDS:
         source = target.source()
-        assert core in source
+        assert core in source or target.output == "footfall-links.js"
+        assert links in source or target.output == "footfall.js"
         entry = (build.HERE / target.entry).read_text()
-        for behaviour in ("sendBeacon", "pushState", "data-footfall-event", "webdriver"):
+        for behaviour in (
+            "sendBeacon",
+            "pushState",
+            "data-footfall-event",
+            "webdriver",
+            "File Download",
+        ):
             assert behaviour not in entry, f"{behaviour} belongs in core.js, not {target.entry}"

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 PAGEVIEW = "pageview"
+ENGAGEMENT = "engagement"
+"""The name of what a tracker sends when a page is hidden or left: never a custom event."""
 
 
 class DropReason(enum.StrEnum):
@@ -31,6 +33,9 @@ class DropReason(enum.StrEnum):
     """Too many events from one (truncated) IP address; answered with 429."""
     HOOK = "hook"
     """``on_before_ingest`` raised."""
+    NO_VISIT = "no_visit"
+    """An engagement whose visit has ended (30 minutes after its last event) or was never
+    seen: there is no page view left to add it to."""
 
 
 class Dropped(Exception):
@@ -109,3 +114,24 @@ class Event:
         data = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
         data["timestamp"] = self.timestamp.isoformat()
         return data
+
+
+@dataclass(slots=True)
+class Engagement:
+    """How long a page was looked at and how far it was scrolled, as its tracker reports
+    when the page is hidden or left (Plausible's ``engagement``).
+
+    Not an event: it adds to the page view it follows (the visit's latest view of
+    ``path``) and to its visit's engaged time, and changes no count, bounce or list. The
+    hooks do not see it.
+    """
+
+    timestamp: datetime
+    hostname: str
+    path: str
+    engaged_ms: int
+    """Milliseconds the page was visible and focused since the tracker last reported."""
+    scroll_depth: int | None
+    """The deepest the page has been scrolled, in percent of its height (None: unknown)."""
+    visitor_id: int = 0
+    session_id: int = 0

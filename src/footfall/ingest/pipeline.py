@@ -1,6 +1,7 @@
 """The ingestion pipeline: every event, from the browser, the middleware or ``track()``,
 takes this one path. Reading ``STEPS`` tells the whole story; each step is a small function
-that enriches the draft or raises :class:`Dropped` with a reason.
+that enriches the draft or raises :class:`Dropped` with a reason. An engagement (what a
+tracker reports when a page is hidden or left) takes ``ENGAGEMENT_STEPS`` instead.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from footfall.config import Config, IngestHook
 from footfall.geoip import country_database_path
 from footfall.ingest import bots, client_ip, referrers
-from footfall.ingest.event import DropEvent, Dropped, DropReason, Event
+from footfall.ingest.event import DropEvent, Dropped, DropReason, Engagement, Event
 from footfall.ingest.geo import CountryLookup
 from footfall.ingest.identity import Salts, visitor_id
 from footfall.ingest.ratelimit import RateLimiter, SharedRateLimiter
@@ -62,6 +63,7 @@ class Draft:
     truncated_ip: str = ""
     via_trusted_proxy: bool = False
     event: Event = field(default=None)  # type: ignore[assignment]
+    engagement: Engagement | None = None
 
 
 class Pipeline:
@@ -91,17 +93,20 @@ class Pipeline:
         self.hostnames = _host_matcher(config.hostnames)
         self.excluded = _path_matcher(config.exclude_paths)
 
-    async def run(self, draft: Draft) -> Event:
-        """Run every step; raises ``InvalidEvent`` (400) or ``Dropped`` (filtered)."""
+    async def run(self, draft: Draft) -> Event | Engagement:
+        """Run every step; raises ``InvalidEvent`` (400) or ``Dropped`` (filtered).
+        Returns the stored event, or the engagement added to its page view."""
+        validate_payload(self, draft)
+        steps = ENGAGEMENT_STEPS if draft.engagement is not None else STEPS
         try:
-            for step in STEPS:
+            for step in steps[1:]:
                 result = step(self, draft)
                 if result is not None:
                     await result
         except Dropped as dropped:
             self.store.writer.count_dropped(self.clock().date(), dropped.reason.value)
             raise
-        return draft.event
+        return draft.engagement or draft.event
 
     def close(self) -> None:
         self.countries.close()
@@ -126,6 +131,9 @@ def validate_payload(p: Pipeline, d: Draft) -> None:
         properties=s.props,
         interactive=s.interactive,
     )
+    if s.engagement is not None:
+        e = d.event
+        d.engagement = Engagement(e.timestamp, e.hostname, e.path, *s.engagement)
 
 
 def filter_bots(p: Pipeline, d: Draft) -> None:
@@ -186,13 +194,30 @@ async def identify(p: Pipeline, d: Draft) -> None:
     """Visitor id under today's salt and, while it lives, yesterday's: a visit that began
     before midnight continues under the id it began with, however long it lasts."""
     e = d.event
+    candidates = await _visitor_ids(p, d)
+    e.visitor_id, e.session_id = await p.sessions.resolve(candidates, e.timestamp)
+
+
+async def attach_engagement(p: Pipeline, d: Draft) -> None:
+    """An engagement belongs to the visit open now, which it neither extends nor starts:
+    a page's engaged time only counts while its visit does."""
+    assert d.engagement is not None
+    found = await p.sessions.find(await _visitor_ids(p, d), d.event.timestamp)
+    if found is None:
+        raise Dropped(DropReason.NO_VISIT)
+    d.engagement.visitor_id, d.engagement.session_id = found
+    await p.store.writer.write(d.engagement)
+
+
+async def _visitor_ids(p: Pipeline, d: Draft) -> list[int]:
+    """The visitor's id under today's salt and, while it lives, yesterday's."""
+    e = d.event
     today = e.timestamp.date()
     salts = [await p.salts.for_day(today)]
     previous = p.salts.previous(today)
     if previous is not None:
         salts.append(previous)
-    candidates = [visitor_id(salt, e.hostname, d.truncated_ip, d.user_agent) for salt in salts]
-    e.visitor_id, e.session_id = await p.sessions.resolve(candidates, e.timestamp)
+    return [visitor_id(salt, e.hostname, d.truncated_ip, d.user_agent) for salt in salts]
 
 
 async def before_ingest(p: Pipeline, d: Draft) -> None:
@@ -241,6 +266,17 @@ STEPS: tuple[Step, ...] = (
     write,
     after_ingest,
 )
+
+ENGAGEMENT_STEPS: tuple[Step, ...] = (
+    validate_payload,
+    filter_bots,
+    filter_hosts_and_paths,
+    anonymise_ip,
+    rate_limit,
+    attach_engagement,
+)
+"""An engagement's way: filtered like an event, then added to its page view. No hooks: it
+is no event of their own."""
 
 
 # -- helpers ---------------------------------------------------------------------------------

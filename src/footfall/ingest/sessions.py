@@ -45,6 +45,14 @@ class SessionTracker:
         self._prune(now)
         return visitor, session
 
+    async def find(self, candidates: Sequence[int], now: datetime) -> tuple[int, int] | None:
+        """``(visitor_id, session_id)`` of the visit open at ``now``, if there is one,
+        without extending it or starting one: what an engagement attaches to."""
+        found = self._fresh(candidates, self._recent, now)
+        if found is None:
+            found = self._fresh(candidates, await self._lookup(candidates), now)
+        return found
+
     def _fresh(
         self,
         candidates: Sequence[int],

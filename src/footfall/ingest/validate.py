@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 
-from footfall.ingest.event import PAGEVIEW
+from footfall.ingest.event import ENGAGEMENT, PAGEVIEW
 
 MAX_BODY_BYTES = 8 * 1024
 MAX_NAME = 120
@@ -24,6 +24,9 @@ MAX_PROPS = 30
 MAX_PROP_KEY = 300
 MAX_PROP_VALUE = 2000
 MAX_HOSTNAME = 253
+MAX_ENGAGED_MS = 30 * 60 * 1000
+"""A longer engaged time in one report is cut to this: more than the visit could have
+stayed open without an event since its page view."""
 
 ALIASES = {
     "n": "name",
@@ -35,6 +38,8 @@ ALIASES = {
     "meta": "props",
     "i": "interactive",
     "h": "hash_mode",
+    "e": "engaged_ms",
+    "sd": "scroll_depth",
 }
 
 Scalar = str | int | float | bool | None
@@ -60,6 +65,9 @@ class Submission:
     referrer: str | None = None
     props: dict[str, Scalar] = field(default_factory=dict)
     interactive: bool = True
+    engagement: tuple[int, int | None] | None = None
+    """For an engagement (the name ``engagement``): the engaged milliseconds and the
+    scroll depth in percent (None: not sent)."""
 
 
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
@@ -128,8 +136,11 @@ def validate(payload: dict[str, Any]) -> Submission:
         path=path,
         query=query,
         referrer=_referrer(data.get("referrer")),
-        props=_props(data.get("props")),
+        # An engagement's properties are those of its page view (Plausible sends them), or
+        # whatever footfall's tracker left there: not stored, not checked.
+        props={} if name == ENGAGEMENT else _props(data.get("props")),
         interactive=True if name == PAGEVIEW else _flag("interactive", data.get("interactive")),
+        engagement=_engagement(data) if name == ENGAGEMENT else None,
     )
 
 
@@ -185,6 +196,22 @@ def _referrer(value: Any) -> str | None:
     if len(value) > MAX_URL:
         raise InvalidEvent("referrer", f"must be at most {MAX_URL} characters")
     return _no_controls("referrer", value)
+
+
+def _engagement(data: dict[str, Any]) -> tuple[int, int | None]:
+    """Plausible's ``e`` (engaged milliseconds) and ``sd`` (scroll depth, percent): numbers,
+    the time cut to ``MAX_ENGAGED_MS`` and the depth to 0-100."""
+    engaged, depth = data.get("engaged_ms", 0), data.get("scroll_depth")
+    if not _is_number(engaged) or engaged < 0:
+        raise InvalidEvent("engaged_ms", "must be a number of milliseconds, 0 or more")
+    if depth is not None and not _is_number(depth):
+        raise InvalidEvent("scroll_depth", "must be a percentage")
+    scroll = None if depth is None else min(max(round(depth), 0), 100)
+    return min(round(engaged), MAX_ENGAGED_MS), scroll
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _flag(name: str, value: Any) -> bool:

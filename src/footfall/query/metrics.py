@@ -46,6 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from footfall.query.engagement import NONE, PageEngagement, page_engagement
 from footfall.query.filters import Filters, attribute_is, empty_value
 from footfall.query.properties import PROPERTY, property_part, property_rows
 from footfall.query.ranges import InvalidQuery, Period, bucket_label, resolve_period
@@ -68,6 +69,7 @@ from footfall.query.rollups import (
     TODAY_UNTIL,
     RollupState,
     Split,
+    engaged_ms,
     hour_sums,
     hourly_events,
     item_rows,
@@ -84,7 +86,7 @@ from footfall.query.rollups import (
     with_hours,
     with_today,
 )
-from footfall.query.sql import bucket, day_label, milliseconds_between, naive_utc
+from footfall.query.sql import bucket, day_label, greatest, milliseconds_between, naive_utc
 from footfall.store.schema import custom_event, page_view, rollup_day, rollup_visit_part
 
 REALTIME_WINDOW = timedelta(minutes=5)
@@ -420,7 +422,7 @@ class Queries:
         """The one definition of the top stats' sums, over visit rows (``visits_select``):
         visitors, visits, page views, bounces and total duration; per ``group`` value
         (labelled ``value``) when given. store/rollups.py keeps the same sums per day."""
-        duration = milliseconds_between(self.dialect, visits.c.first_seen, visits.c.last_seen)
+        duration = visit_duration(self.dialect, visits)
         sums = select(
             func.count(distinct(visits.c.visitor_id)).label("visitors"),
             func.count().label("visits"),
@@ -519,7 +521,27 @@ class Queries:
                 )
             ]
             sparklines = self._sparklines_of(conn, period, filters, split, rows)
-        return [TopPage(path, int(v), int(n), sparklines.get(path, [])) for path, v, n, *_ in rows]
+            engagement = self._engagement_of(conn, period, filters, [row[0] for row in rows])
+        pages = []
+        for path, visitors, views, *_ in rows:
+            read = engagement.get(path, NONE)
+            sparkline = sparklines.get(path, [])
+            pages.append(
+                TopPage(
+                    path, int(visitors), int(views), sparkline, read.time_on_page, read.scroll_depth
+                )
+            )
+        return pages
+
+    def _engagement_of(
+        self, conn: Connection, period: Period, filters: Filters, paths: list[str]
+    ) -> dict[str, PageEngagement]:
+        """Time on page and scroll depth of ``paths``: of all their views, so with no
+        filter or a page filter (which selects that page's visits: its views are all
+        there); none with other filters, which the rollups of engagement do not keep."""
+        if replace(filters, page=None):
+            return {}
+        return page_engagement(conn, period, paths, rollups=self.rollups)
 
     def _sparklines_of(
         self,
@@ -961,6 +983,7 @@ class Queries:
         parts = []
         for table, is_pageview in ((page_view, True), (custom_event, False)):
             values = [table.c[c] if c in table.c else null().label(c) for c in columns]
+            values.append(engaged_ms(table).label("engaged_ms"))
             interaction = (
                 literal(0, Integer) if is_pageview else case((table.c.interactive, 1), else_=0)
             )
@@ -991,6 +1014,7 @@ class Queries:
             func.min(events.c.device).label("device"),
             func.min(events.c.browser).label("browser"),
             func.min(events.c.os).label("os"),
+            func.sum(events.c.engaged_ms).label("engaged_ms"),
         ).group_by(events.c.session_id)
         conditions = []
         if filters.page is not None:
@@ -1066,6 +1090,14 @@ def _one_bucket(split: Split | None, period: Period) -> str | None:
         for moment in (start, stop - timedelta(microseconds=1))
     }
     return labels.pop() if len(labels) == 1 else None
+
+
+def visit_duration(dialect: str, visits: Any) -> Any:
+    """A visit's milliseconds: from its first event to its last, or its engaged time (on
+    all its pages, as their trackers reported it) when that is longer: a one-page visit
+    is no longer 0 s, nor one whose last page was read at length."""
+    span = milliseconds_between(dialect, visits.c.first_seen, visits.c.last_seen)
+    return greatest(dialect, span, visits.c.engaged_ms)
 
 
 def is_bounce(visits: Any) -> Any:

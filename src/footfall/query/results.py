@@ -83,6 +83,12 @@ class TopPage(_Json):
     pageviews: int
     sparkline: list[int] = field(default_factory=list)
     """Page views per bucket of the period, oldest first."""
+    time_on_page: float | None = None
+    """Mean seconds its views were visible and focused, over those whose tracker reported
+    it (None: none did, or a filter other than a page is set)."""
+    scroll_depth: int | None = None
+    """Mean deepest scroll of its views, in percent of the page, over those that reported
+    one (None: as ``time_on_page``)."""
 
 
 @dataclass(frozen=True, slots=True)

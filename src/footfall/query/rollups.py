@@ -845,6 +845,7 @@ def visit_parts(
                 interaction.label("interactions"),
                 table.c.referrer_source.label("source"),
                 *(table.c[a] for a in VISIT_ATTRIBUTES[1:]),
+                engaged_ms(table).label("engaged_ms"),
                 _event_matches(split.filter, table).label("matched"),
             ]
             if label is not None:
@@ -940,6 +941,13 @@ def _matched_visits(
     )
 
 
+def engaged_ms(table: Any) -> Any:
+    """An event's engaged milliseconds: a page view's, 0 when it has none (or an event's)."""
+    if "engaged_ms" not in table.c:
+        return literal(0, BigInteger)
+    return func.coalesce(table.c.engaged_ms, 0)
+
+
 def _event_matches(filter: tuple[str, str] | None, table: Any) -> Any:
     """1 for an event of ``table`` that a page or event ``filter`` matches, else 0."""
     if filter is not None and filter[0] in ITEMS:
@@ -978,6 +986,7 @@ def visit_columns(table: Any) -> list[Any]:
         table.pageviews,
         table.interactions,
         *(table[a] for a in VISIT_ATTRIBUTES),
+        table.engaged_ms,
     ]
 
 
@@ -1011,6 +1020,7 @@ def visits_from_parts(split: Split) -> Any:
         func.sum(parts.c.interactions).label("interactions"),
         func.max(parts.c.source).label("source"),
         *(func.min(parts.c[a]).label(a) for a in VISIT_ATTRIBUTES[1:]),
+        func.sum(parts.c.engaged_ms).label("engaged_ms"),
     ).group_by(parts.c.session_id)
     if kind in ITEMS:
         grouped = grouped.having(func.sum(parts.c.matched) > 0)

@@ -62,6 +62,11 @@ def milliseconds_between(dialect: str, first: Any, last: Any) -> ColumnElement[i
     return cast(func.round(seconds * 1000), BigInteger)
 
 
+def greatest(dialect: str, *values: Any) -> ColumnElement[Any]:
+    """The greatest of ``values`` (SQLite's max() with several arguments is scalar)."""
+    return func.greatest(*values) if dialect == "postgresql" else func.max(*values)
+
+
 def day_label(dialect: str, day: Any, interval: Interval) -> ColumnElement[str]:
     """The bucket label of a stored local day (``rollup_day.day``): the day or its month."""
     if dialect == "postgresql":

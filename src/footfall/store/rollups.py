@@ -63,6 +63,8 @@ from sqlalchemy import (
 )
 
 from footfall.ingest.sessions import SESSION_TIMEOUT
+from footfall.query.engagement import SUMS as ENGAGEMENT_SUMS
+from footfall.query.engagement import engagement_sums
 from footfall.query.filters import Filters
 from footfall.query.metrics import Queries
 from footfall.query.ranges import Period
@@ -85,6 +87,7 @@ from footfall.store.schema import (
     custom_event,
     page_view,
     rollup_day,
+    rollup_engagement,
     rollup_filtered_day,
     rollup_hour,
     rollup_state,
@@ -291,6 +294,13 @@ def _roll_up_day(conn: Connection, day: date, zone: ZoneInfo, now: datetime) -> 
     day_item.drop(conn)
     seen.drop(conn)
     roll_up_pair(conn, definitions, day)
+    engagement = engagement_sums(start, end).subquery()
+    conn.execute(
+        insert(rollup_engagement).from_select(
+            ["day", "path", *ENGAGEMENT_SUMS],
+            select(literal(day), engagement.c.path, *(engagement.c[n] for n in ENGAGEMENT_SUMS)),
+        )
+    )
 
 
 def _settle(conn: Connection, day: date, zone: ZoneInfo, now: datetime) -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -62,6 +63,10 @@ page_view = Table(
     Column("path", String(2000), nullable=False),
     Column("properties", Text),
     *_dimensions(),
+    # What the page's tracker reported when the page was hidden or left (None: nothing):
+    # milliseconds visible and focused, and the deepest scroll, in percent of the page.
+    Column("engaged_ms", BigInteger),
+    Column("scroll_depth", SmallInteger),
     Index("ix_page_view_timestamp", "timestamp"),
     Index("ix_page_view_session", "session_id"),
 )
@@ -117,6 +122,7 @@ visit = Table(
     Column("device", String(16)),
     Column("browser", String(64)),
     Column("os", String(64)),
+    Column("engaged_ms", BigInteger, nullable=False, server_default="0"),
     # Covers finding the visits that cross a time (first_seen < t <= last_seen) by index.
     Index("ix_visit_last_seen", "last_seen", "first_seen", "session_id"),
     # Finds a visitor's other visits: whether today's rollups counted them already.
@@ -209,6 +215,7 @@ rollup_visit_part = Table(
     Column("os", String(64)),
     Column("pair_day", Date),
     Column("pending", Boolean, nullable=False, server_default=false()),
+    Column("engaged_ms", BigInteger, nullable=False, server_default="0"),
     Index("ix_rollup_visit_part_day", "day"),
     Index("ix_rollup_visit_part_pair", "pair_day", "day"),
 )
@@ -279,6 +286,21 @@ rollup_hour = Table(
 )
 """``rollup_today_hour``'s rows for every hour of a rolled-up local day with windows (and
 only then): the hours a 24-hour chart and its sparklines show of yesterday."""
+
+rollup_engagement = Table(
+    "rollup_engagement",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("engaged_ms", BigInteger, nullable=False),
+    Column("engaged_views", BigInteger, nullable=False),
+    Column("scroll_sum", BigInteger, nullable=False),
+    Column("scroll_views", BigInteger, nullable=False),
+    Index("ix_rollup_engagement", "day", "path"),
+)
+"""Per local day and page, the engagement of its page views of that day: the engaged time
+and how many page views reported one, the sum of their scroll depths and how many
+reported one. Sums of page views, not of visitors: they add up across days as they are."""
 
 setting = Table(
     "setting",
@@ -360,6 +382,7 @@ ROLLUP_TABLES = (
     rollup_pair,
     rollup_window,
     rollup_hour,
+    rollup_engagement,
 )
 """The tables of per-day numbers, each with its local ``day`` column."""
 TODAY_TABLES = (rollup_today, rollup_today_hour, rollup_today_crossing)

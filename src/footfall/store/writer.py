@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from footfall.ingest.event import Event
+from footfall.ingest.event import Engagement, Event
 from footfall.store.batching import BatchThread
 from footfall.store.database import write_connection
 from footfall.store.dialect import insert_for
@@ -64,7 +64,8 @@ class BatchWriter:
         )
         self._visit_insert = _FastInsert(engine, visit, VISIT_COLUMNS, visit_upsert_suffix())
         self._dropped_upsert = _dropped_upsert(self._dialect)
-        self._thread: BatchThread[Event, StoreUnavailable | None] = BatchThread(
+        self._engagement_sql = _engagement_statements(engine.dialect.name)
+        self._thread: BatchThread[Event | Engagement, StoreUnavailable | None] = BatchThread(
             "footfall-writer",
             self._commit,
             max_batch_size=max_batch_size,
@@ -72,8 +73,9 @@ class BatchWriter:
             idle_interval=idle_flush,
         )
 
-    async def write(self, event: Event) -> None:
-        """Queue ``event`` and return once it is committed (raises StoreUnavailable)."""
+    async def write(self, event: Event | Engagement) -> None:
+        """Queue ``event`` (or an engagement) and return once it is committed (raises
+        StoreUnavailable)."""
         await self._thread.submit(event)
 
     def write_sync(self, event: Event, timeout: float | None = 30.0) -> None:
@@ -95,7 +97,7 @@ class BatchWriter:
         """Write everything still queued, and the counts, then stop the thread."""
         self._thread.close(timeout)
 
-    def _commit(self, events: list[Event]) -> list[StoreUnavailable | None]:
+    def _commit(self, events: list[Event | Engagement]) -> list[StoreUnavailable | None]:
         try:
             self._write(events, self._take_dropped())
         except (OperationalError, PoolTimeout) as error:  # unreachable, locked, or no connection
@@ -107,7 +109,7 @@ class BatchWriter:
             return [self._write_alone(event) for event in events]
         return [None] * len(events)
 
-    def _write_alone(self, event: Event) -> StoreUnavailable | None:
+    def _write_alone(self, event: Event | Engagement) -> StoreUnavailable | None:
         try:
             self._write([event], Counter())
         except (DBAPIError, PoolTimeout) as error:
@@ -124,7 +126,9 @@ class BatchWriter:
         if dropped:
             self._write([], dropped)
 
-    def _write(self, events: list[Event], dropped: Counter[tuple[date, str]]) -> None:
+    def _write(self, items: list[Any], dropped: Counter[tuple[date, str]]) -> None:
+        events: list[Event] = [e for e in items if isinstance(e, Event)]
+        engaged = [self._engagement_values(e) for e in items if isinstance(e, Engagement)]
         pageviews = [self._pageview_insert.event_values(e) for e in events if e.is_pageview]
         customs = [self._custom_insert.event_values(e) for e in events if not e.is_pageview]
         visits = [
@@ -142,11 +146,44 @@ class BatchWriter:
                 self._visit_upsert.execute(conn, visits)
             for rows in rounds:
                 self._visit_insert.execute(conn, rows)
+            if engaged:  # after the page views: one may be in this very batch
+                page_update, visit_update = self._engagement_sql
+                conn.exec_driver_sql(visit_update, [visit for visit, _ in engaged])
+                conn.exec_driver_sql(page_update, [page for _, page in engaged])
             if dropped:
                 conn.execute(
                     self._dropped_upsert,
                     [{"day": d, "reason": r, "count": n} for (d, r), n in dropped.items()],
                 )
+
+    def _engagement_values(self, engagement: Engagement) -> tuple[tuple[Any, ...], ...]:
+        """The parameters of ``_engagement_statements``: the visit's, the page view's."""
+        path = self._pageview_insert.cut("path", engagement.path)
+        session, engaged, depth = (
+            engagement.session_id,
+            engagement.engaged_ms,
+            engagement.scroll_depth,
+        )
+        return (engaged, session, path), (engaged, depth, depth, session, path)
+
+
+def _engagement_statements(dialect: str) -> tuple[str, str]:
+    """Add an engagement to the visit's latest view of its page, and to the visit's
+    engaged time, only if it has such a view: so a visit's engaged time is always the sum
+    over its page views, whichever the reports read."""
+    m = "?" if dialect == "sqlite" else "%s"
+    page = (
+        f"UPDATE page_view SET engaged_ms = COALESCE(engaged_ms, 0) + {m}, "
+        f"scroll_depth = CASE WHEN scroll_depth IS NULL OR scroll_depth < {m} THEN {m} "
+        "ELSE scroll_depth END "
+        f"WHERE id = (SELECT id FROM page_view WHERE session_id = {m} AND path = {m} "
+        "ORDER BY timestamp DESC, id DESC LIMIT 1)"
+    )
+    visit = (
+        f"UPDATE visit SET engaged_ms = engaged_ms + {m} WHERE session_id = {m} AND EXISTS "
+        f"(SELECT 1 FROM page_view WHERE session_id = visit.session_id AND path = {m})"
+    )
+    return page, visit
 
 
 def _dropped_upsert(dialect: str) -> Any:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 SCRIPT_NAME = "footfall.js"
 MODULE_NAME = "footfall.mjs"
+LINKS_NAME = "footfall-links.js"
+"""Outbound links and file downloads, which ``footfall.js`` loads only when they are on."""
 QUEUE_STUB = "window.footfall=window.footfall||{q:[],track:function(){footfall.q.push(arguments)}}"
 """Inline this before the tag (it is loaded with ``defer``) to call ``footfall.track(...)``
 right away; the calls are sent once the tracker has run."""

@@ -1,5 +1,6 @@
-"""``GET {api_base_path}/analytics/script.js`` (and ``script.<hash>.js``, ``footfall.mjs``):
-the browser tracker, cached by browsers and CDNs.
+"""``GET {api_base_path}/analytics/script.js`` (and ``script.<hash>.js``, ``footfall.mjs``,
+and ``links.js``, which ``script.js`` loads for outbound links and file downloads): the
+browser tracker, cached by browsers and CDNs.
 
 The stable name is cached for a day and revalidated by a strong ETag (the content hash), so
 an upgrade reaches every site within a day at the cost of a 304. The hashed name, which
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from footfall.tracker import MODULE_NAME, SCRIPT_NAME, Asset, asset
+from footfall.tracker import LINKS_NAME, MODULE_NAME, SCRIPT_NAME, Asset, asset
 
 if TYPE_CHECKING:
     from footfall.analytics import Analytics
@@ -37,10 +38,14 @@ def tracker_routes(_analytics: Analytics, base: str) -> list[Route]:
         current = asset(MODULE_NAME)
         return _serve(request, current, immutable=request.query_params.get("v") == current.version)
 
+    async def links(request: Request) -> Response:
+        return _serve(request, asset(LINKS_NAME), immutable=False)
+
     return [
         Route(f"{base}/script.js", script, methods=["GET"]),
         Route(f"{base}/script.{{version}}.js", script, methods=["GET"]),
         Route(f"{base}/{MODULE_NAME}", module, methods=["GET"]),
+        Route(f"{base}/links.js", links, methods=["GET"]),
     ]
 
 
