@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import delete, func, select
 
-from footfall.ingest.event import PAGEVIEW, Event
+from footfall.ingest.event import PAGEVIEW, Engagement, Event
 from footfall.store import Store, rollups
 from footfall.store.schema import custom_event, dropped_event, page_view, visit, visit_session
 
@@ -387,6 +387,11 @@ _LANDING: dict[str, _Dist[str]] = {
     "*": _Dist([("*", 85), ("blog", 8), ("docs", 7)]),
 }
 _BOUNCE_BY_SECTION = {"blog": 0.62, "docs": 0.45, "home": 0.38, "pricing": 0.4, "broken": 0.55}
+_REPORTED = 0.8
+"""The share of page views whose tracker reports engagement (the rest: a browser that
+never hid the page before the data ends, a server-counted page without the script)."""
+_SCROLLED = {"blog": 0.75, "docs": 0.6, "broken": 0.2}
+"""The mean share of a page read to the end, by section (others: half)."""
 _BOUNCE_DEFAULT = 0.5
 _CONTINUE = 0.68
 """After the second page view, the chance of one more: geometric, mean ~2 extra pages."""
@@ -509,7 +514,7 @@ class _Generator:
         self.progress = progress
         self.site = _build_site()
         self.sources = _sources(self.site)
-        self.buffer: list[Event] = []
+        self.buffer: list[Event | Engagement] = []
         self.buffer_pageviews = 0
         self.visitors_today: list[_Visitor] = []
         self.today: date | None = None
@@ -529,8 +534,10 @@ class _Generator:
         self.buffer = []
         self.buffer_pageviews = 0
 
-    def emit(self, event: Event) -> None:
+    def emit(self, event: Event | Engagement) -> None:
         self.buffer.append(event)
+        if isinstance(event, Engagement):
+            return
         if event.name == PAGEVIEW:
             self.buffer_pageviews += 1
             self.pageviews += 1
@@ -599,6 +606,7 @@ class _Generator:
             written += 1
             gap = min(max(rng.lognormvariate(3.9, 1.0), 2.0), _MAX_GAP)
             self.custom_events_on(path, section, t, gap, visitor, session_id)
+            self.engagement_on(path, section, t, gap, visitor, session_id)
             visitor.last_seen = t
             referrer, referrer_source = self.origin + path, None
             t += gap
@@ -658,6 +666,28 @@ class _Generator:
             event.interactive = interactive
             self.emit(event)
             visitor.last_seen = max(visitor.last_seen, at)
+
+    def engagement_on(
+        self, path: str, section: str, t: float, gap: float, visitor: _Visitor, session_id: int
+    ) -> None:
+        """What the page's tracker reports as the visitor leaves it: most of the time on
+        the page was engaged, and how far down it was read depends on the section."""
+        rng = self.rng
+        if rng.random() >= _REPORTED or t + gap >= self.end_offset:
+            return
+        engaged = gap * rng.uniform(0.45, 0.95)
+        depth = min(100, max(10, round(rng.gauss(_SCROLLED.get(section, 0.5), 0.25) * 100)))
+        self.emit(
+            Engagement(
+                self.start + timedelta(seconds=t + gap),
+                self.hostname,
+                path,
+                round(engaged * 1000),
+                depth,
+                visitor.id,
+                session_id,
+            )
+        )
 
     def event(
         self,

@@ -103,6 +103,17 @@ def assert_page_matches_api(page: Page, server: RunningServer, range: str) -> No
     assert len(pages) == 10 and len(referrers) == 10, "the demo should fill both lists"
     assert shown_rows(page, "top-pages") == pages
     assert shown_rows(page, "top-referrers") == referrers
+    # Time on page and scroll depth, beside each page: the demo's trackers report them.
+    engagement = page.locator("table[data-list=top-pages] tbody tr").evaluate_all(
+        """rows => rows.map(row => [
+            row.querySelector("td[data-time-on-page]").dataset.timeOnPage,
+            row.querySelector("td[data-scroll-depth]").dataset.scrollDepth,
+        ])"""
+    )
+    results = api(server, "top-pages", limit="10", range=range)["results"]
+    assert [(float(t), int(d)) for t, d in engagement] == [
+        (row["time_on_page"], row["scroll_depth"]) for row in results
+    ]
 
 
 def last_full_days(server: RunningServer, days: int) -> dict[str, str]:
