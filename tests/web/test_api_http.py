@@ -90,6 +90,19 @@ def test_nonsense_parameters_get_a_400_naming_them(server, query, field):
         assert page.status_code == 400 and field in page.text
 
 
+def test_an_unknown_parameter_is_a_400_not_ignored(server):
+    """A misspelt filter answered with the unfiltered numbers before."""
+    response = server.client.get(f"{BASE}/top-pages?contry=DE", headers=auth())
+    assert response.status_code == 400
+    assert response.json()["field"] == "contry"
+    assert "country" in response.json()["error"]  # it says what the endpoint takes
+    realtime = server.client.get(f"{BASE}/realtime?range=7d", headers=auth())
+    assert realtime.status_code == 400 and realtime.json()["field"] == "range"
+    # Each endpoint's own parameters are taken.
+    properties = server.client.get(f"{BASE}/event-properties?name=Signup&page=/", headers=auth())
+    assert properties.status_code == 200
+
+
 @pytest.mark.parametrize(
     "cookie",
     [

@@ -169,6 +169,7 @@ def _handler(analytics: Analytics, endpoint: Endpoint) -> Callable[[Request], Aw
         if not public and not await is_authorized(request, analytics):
             return forbidden()
         try:
+            _refuse_unknown(request, endpoint)
             params = read_params(request)
             result = await endpoint.call(analytics.api, request, params)
         except InvalidQuery as invalid:
@@ -179,6 +180,16 @@ def _handler(analytics: Analytics, endpoint: Endpoint) -> Callable[[Request], Aw
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     return handle
+
+
+def _refuse_unknown(request: Request, endpoint: Endpoint) -> None:
+    """A parameter the endpoint does not take is an error, not ignored: a misspelt filter
+    (``?contry=DE``) would otherwise answer with the unfiltered numbers."""
+    for name in request.query_params:
+        if name not in endpoint.params:
+            raise InvalidQuery(
+                name, f"unknown parameter; this endpoint takes {', '.join(endpoint.params)}"
+            )
 
 
 def read_params(request: Request) -> dict[str, Any]:
