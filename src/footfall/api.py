@@ -23,7 +23,9 @@ from footfall.query.ranges import InvalidQuery
 from footfall.query.results import (
     Breakdown,
     DashboardStats,
+    EntryPage,
     EventProperty,
+    ExitPage,
     Overview,
     PageStats,
     Realtime,
@@ -120,6 +122,36 @@ class AnalyticsAPI:
         q = self.queries
         period = q.period(range, from_date, to_date)
         return q.top_pages(period, _filters(filters), _limit(limit))
+
+    def get_entry_pages_sync(
+        self,
+        limit: int = 10,
+        range: str | None = None,
+        *,
+        from_date: DateLike = None,
+        to_date: DateLike = None,
+        **filters: str | None,
+    ) -> list[EntryPage]:
+        """The pages visits began on, with their entrances and bounce rate. They need the
+        period's raw events (``retention_days``)."""
+        q = self.queries
+        period = q.period(range, from_date, to_date)
+        return q.entry_pages(period, _filters(filters), _limit(limit))
+
+    def get_exit_pages_sync(
+        self,
+        limit: int = 10,
+        range: str | None = None,
+        *,
+        from_date: DateLike = None,
+        to_date: DateLike = None,
+        **filters: str | None,
+    ) -> list[ExitPage]:
+        """The pages visits ended on, with their exits and exit rate. They need the
+        period's raw events (``retention_days``)."""
+        q = self.queries
+        period = q.period(range, from_date, to_date)
+        return q.exit_pages(period, _filters(filters), _limit(limit))
 
     def get_top_referrers_sync(
         self,
@@ -235,6 +267,18 @@ class AnalyticsAPI:
     ) -> list[TopPage]:
         """The same as ``get_top_pages_sync``, off the event loop."""
         return await _off_loop(self.get_top_pages_sync, limit, range, **kw)
+
+    async def get_entry_pages(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[EntryPage]:
+        """The same as ``get_entry_pages_sync``, off the event loop."""
+        return await _off_loop(self.get_entry_pages_sync, limit, range, **kw)
+
+    async def get_exit_pages(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[ExitPage]:
+        """The same as ``get_exit_pages_sync``, off the event loop."""
+        return await _off_loop(self.get_exit_pages_sync, limit, range, **kw)
 
     async def get_top_referrers(
         self, limit: int = 10, range: str | None = None, **kw: Any

@@ -167,6 +167,37 @@ def test_the_numbers_on_the_page_are_the_json_apis(
     assert_page_matches_api(page, server, "7d")
 
 
+def test_the_entry_and_exit_tabs_show_the_apis_lists(
+    page: Page, server: RunningServer, login: Login
+) -> None:
+    login(page, server)
+    pages_lists = page.get_by_role("navigation", name="Lists of pages")
+    for tab, endpoint, numbers in (
+        ("Entry pages", "entry-pages", ("visits", "bounce-rate")),
+        ("Exit pages", "exit-pages", ("exits", "exit-rate")),
+    ):
+        pages_lists.get_by_role("link", name=tab).click()
+        expect(pages_lists.get_by_role("link", name=tab)).to_have_attribute("aria-current", "page")
+        expect(page.locator("#ff-pages-title")).to_have_text(tab)
+        shown = page.locator(f"table[data-list={endpoint}] tbody tr").evaluate_all(
+            f"""rows => rows.map(row => [
+                row.querySelector("th[scope=row] a").textContent,
+                Number(row.querySelector("td[data-visitors]").dataset.visitors),
+                Number(row.querySelector("td[data-{numbers[0]}]").getAttribute("data-{numbers[0]}")),
+                Number(row.querySelector("td[data-{numbers[1]}]").getAttribute("data-{numbers[1]}")),
+            ])"""
+        )
+        keys = [name.replace("-", "_") for name in numbers]
+        expected = [
+            [row["path"], row["visitors"], row[keys[0]], row[keys[1]]]
+            for row in api(server, endpoint, limit="10", range="30d")["results"]
+        ]
+        assert len(expected) == 10 and shown == expected
+    # The tab stays with a change of period.
+    range_link(page, "7 days").click()
+    page.wait_for_url(lambda url: query(url) == {"range": "7d", "pages": "exit"})
+
+
 def test_range_and_page_links_change_the_url_and_the_numbers_with_history(
     page: Page, server: RunningServer, login: Login
 ) -> None:

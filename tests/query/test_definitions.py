@@ -289,3 +289,39 @@ def test_event_properties_count_visitors_and_events_of_that_event_only(
     assert signup(event="Signup", page="/pricing") == [("plan", "pro", 1, 1)]
     assert signup(event="Download") == [("plan", "pro", 1, 2), ("seats", "3", 1, 1)]
     assert signup(page="/nowhere") == []
+
+
+# Entry and exit pages of Nov 18 (C viewed no page: it has neither):
+#   entries: "/" begins A, B, D1 and D2: visitors A B D = 3, entrances 4, bounces B and
+#            D2 = 2 of 4 = 50.0 %
+#   exits:   "/" ends A, B and D2 (visitors 3, exits 3) of its 4 views (A B D1 D2): 75.0 %;
+#            "/docs" ends D1 of its 1 view: 100.0 %
+def test_entry_and_exit_pages(scenario):
+    api = scenario.api
+    entries = api.get_entry_pages_sync(10, **DAY)
+    assert [e.to_dict() for e in entries] == [
+        {"path": "/", "visitors": 3, "visits": 4, "bounce_rate": 50.0}
+    ]
+    exits = api.get_exit_pages_sync(10, **DAY)
+    assert [e.to_dict() for e in exits] == [
+        {"path": "/", "visitors": 3, "exits": 3, "exit_rate": 75.0},
+        {"path": "/docs", "visitors": 1, "exits": 1, "exit_rate": 100.0},
+    ]
+
+
+# Filtered, the visits selected only: page=/pricing selects D1 (entered on "/", not a
+# bounce; left on "/docs", its one view there); event=Signup selects A (entered and left
+# on "/", its one view of it).
+@pytest.mark.parametrize(
+    ("filters", "entry", "exit"),
+    [
+        ({"page": "/pricing"}, ("/", 1, 1, 0.0), ("/docs", 1, 1, 100.0)),
+        ({"event": "Signup"}, ("/", 1, 1, 0.0), ("/", 1, 1, 100.0)),
+    ],
+)
+def test_entry_and_exit_pages_of_the_selected_visits(scenario, filters, entry, exit):
+    api = scenario.api
+    entries = api.get_entry_pages_sync(10, **DAY, **filters)
+    assert [(e.path, e.visitors, e.visits, e.bounce_rate) for e in entries] == [entry]
+    exits = api.get_exit_pages_sync(10, **DAY, **filters)
+    assert [(e.path, e.visitors, e.exits, e.exit_rate) for e in exits] == [exit]

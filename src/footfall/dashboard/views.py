@@ -14,7 +14,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -28,7 +28,6 @@ from footfall.dashboard import charts, session
 from footfall.query.filters import DIRECT, Filters
 from footfall.query.metrics import RawEventsPurged, shared_selections
 from footfall.query.ranges import InvalidQuery
-from footfall.query.results import EventProperty
 from footfall.store import admin_sessions
 from footfall.web.api import read_params
 from footfall.web.auth import count_wrong, is_authorized, refuse_if_guessing
@@ -108,7 +107,7 @@ def dashboard_routes(analytics: Analytics, *, standalone: bool = False) -> list[
             return forbidden()
         try:
             params = read_params(request)
-            context = await _report(analytics, params)
+            context = await _report(analytics, params, _pages_tab(request))
         except InvalidQuery as invalid:
             return _render(
                 "error.html",
@@ -166,17 +165,34 @@ def _nosniff(app: ASGIApp) -> ASGIApp:
     return wrapped
 
 
-async def _properties(report: Awaitable[list[EventProperty]]) -> list[EventProperty] | str:
-    """An event's properties, or why they cannot be shown (their raw events are purged)
-    while the rest of the page can."""
+async def _nothing() -> list[Any]:
+    return []
+
+
+T = TypeVar("T")
+PAGES_TABS = {"top": "Top pages", "entry": "Entry pages", "exit": "Exit pages"}
+"""The tabs of the pages card (``?pages=``), by the list each shows."""
+
+
+def _pages_tab(request: Request) -> str:
+    tab = request.query_params.get("pages", "top")
+    if tab not in PAGES_TABS:
+        raise InvalidQuery("pages", f"must be one of {', '.join(PAGES_TABS)}")
+    return tab
+
+
+async def _or_reason(report: Awaitable[T]) -> T | str:
+    """A report, or why it cannot be shown (its raw events are purged) while the rest of
+    the page can."""
     try:
         return await report
     except RawEventsPurged as error:
         return error.message
 
 
-async def _report(analytics: Analytics, params: dict[str, Any]) -> dict[str, Any]:
-    """Every number of the page, from the aggregation API, queried concurrently."""
+async def _report(analytics: Analytics, params: dict[str, Any], tab: str = "top") -> dict[str, Any]:
+    """Every number of the page, from the aggregation API, queried concurrently; of the
+    pages card, the list of its tab ``tab``."""
     api = analytics.api
     range, limit = params.pop("range"), LIST_LIMIT
     params.pop("limit")
@@ -185,12 +201,18 @@ async def _report(analytics: Analytics, params: dict[str, Any]) -> dict[str, Any
     calls = {
         "overview": api.get_overview(limit, range, **params),
         "series": api.get_timeseries(range, **params),
-        "pages": api.get_top_pages(limit, range, **params),
+        "pages": api.get_top_pages(limit, range, **params) if tab == "top" else _nothing(),
+        "entries": _or_reason(api.get_entry_pages(limit, range, **params))
+        if tab == "entry"
+        else _nothing(),
+        "exits": _or_reason(api.get_exit_pages(limit, range, **params))
+        if tab == "exit"
+        else _nothing(),
         "events": api.get_top_events(limit, range, **params),
         "realtime": api.get_realtime_visitors(),
     }
     if filters.event is not None:
-        calls["properties"] = _properties(
+        calls["properties"] = _or_reason(
             api.get_event_properties(filters.event, 50, range, **{**options, **filters.to_dict()})
         )
     with shared_selections():  # a filter's visits, found once for the page's reports
@@ -215,6 +237,8 @@ async def _report(analytics: Analytics, params: dict[str, Any]) -> dict[str, Any
     now = analytics.config.clock().astimezone(zone).replace(tzinfo=None)
     return {
         **results,
+        "pages_tab": tab,
+        "pages_tabs": PAGES_TABS,
         "filters": filters,
         "chart": charts.main_chart(series, now=now),
         "chart_rows": charts.chart_table(series, now=now),

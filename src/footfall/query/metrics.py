@@ -46,6 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from footfall.query import entry_exit
 from footfall.query.engagement import NONE, PageEngagement, page_engagement
 from footfall.query.filters import Filters, attribute_is, empty_value
 from footfall.query.properties import PROPERTY, property_part, property_rows
@@ -53,7 +54,9 @@ from footfall.query.ranges import InvalidQuery, Period, bucket_label, resolve_pe
 from footfall.query.results import (
     Breakdown,
     DashboardStats,
+    EntryPage,
     EventProperty,
+    ExitPage,
     Metric,
     Overview,
     PageStats,
@@ -152,6 +155,7 @@ class RawEventsPurged(InvalidQuery):
         ),
         "hours": ("hourly charts need", ", or a range of several days"),
         "properties": ("an event's properties need", ""),
+        "visits": ("entry and exit pages need", ""),
     }
     """What needs the raw events (``need``): the message's subject, and what to do instead."""
 
@@ -899,6 +903,18 @@ class Queries:
             .order_by(key, summed.c.visitors.desc(), summed.c.count.desc(), value)
             .limit(limit)
         )
+
+    def entry_pages(self, period: Period, filters: Filters, limit: int = 10) -> list[EntryPage]:
+        """Where the period's visits began (query/entry_exit.py)."""
+        with self.engine.connect() as conn:
+            _require_raw_events(read_state(conn), [naive_utc(period.start)], period.zone, "visits")
+            return entry_exit.entry_pages(conn, period, filters, limit)
+
+    def exit_pages(self, period: Period, filters: Filters, limit: int = 10) -> list[ExitPage]:
+        """Where the period's visits ended (query/entry_exit.py)."""
+        with self.engine.connect() as conn:
+            _require_raw_events(read_state(conn), [naive_utc(period.start)], period.zone, "visits")
+            return entry_exit.exit_pages(conn, period, filters, limit)
 
     # -- single numbers ---------------------------------------------------------------------
 

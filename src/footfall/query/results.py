@@ -92,6 +92,30 @@ class TopPage(_Json):
 
 
 @dataclass(frozen=True, slots=True)
+class EntryPage(_Json):
+    """One row of the entry pages: where visits began."""
+
+    path: str
+    visitors: int
+    visits: int
+    """Visits that began on the page in the period (entrances)."""
+    bounce_rate: float
+    """Percent of those visits with one page view and no interactive event."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExitPage(_Json):
+    """One row of the exit pages: where visits ended."""
+
+    path: str
+    visitors: int
+    exits: int
+    """Visits that ended on the page in the period."""
+    exit_rate: float
+    """Percent of the page's views in the period that were a visit's last."""
+
+
+@dataclass(frozen=True, slots=True)
 class TopReferrer(_Json):
     """One row of the referrer sources of visits."""
 

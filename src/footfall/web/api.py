@@ -112,6 +112,20 @@ ENDPOINTS = (
         _list("get_top_pages"),
     ),
     Endpoint(
+        "entry-pages",
+        "Pages visits began on, with entrances and bounce rate",
+        results.EntryPage,
+        True,
+        _list("get_entry_pages"),
+    ),
+    Endpoint(
+        "exit-pages",
+        "Pages visits ended on, with exits and exit rate",
+        results.ExitPage,
+        True,
+        _list("get_exit_pages"),
+    ),
+    Endpoint(
         "top-referrers",
         "Referrer sources of visits",
         results.TopReferrer,

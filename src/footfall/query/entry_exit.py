@@ -1,0 +1,113 @@
+"""Entry and exit pages: where visits begin and where they end.
+
+Both read the ``visit`` rows (the writer keeps each visit's first and last page), so they
+cover the period while its raw events are kept: an entry is a visit that began in the
+period, an exit one that ended in it. Exit rate is a page's exits over its page views in
+the period (of the visits the filters select).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, case, distinct, func, select
+
+from footfall.query.filters import Filters, attribute_is
+from footfall.query.ranges import Period
+from footfall.query.results import EntryPage, ExitPage
+from footfall.query.sql import naive_utc
+from footfall.store.schema import custom_event, page_view, visit
+
+
+def entry_pages(conn: Connection, period: Period, filters: Filters, limit: int) -> list[EntryPage]:
+    """The pages visits began on, by visitors: each with its entrances (visits) and the
+    bounce rate of those visits."""
+    v = visit.c
+    visitors = func.count(distinct(v.visitor_id))
+    bounces = func.sum(case(((v.pageviews == 1) & (v.interactions == 0), 1), else_=0))
+    start, end = naive_utc(period.start), naive_utc(period.end)
+    query = (
+        select(v.entry_page, visitors, func.count(), bounces)
+        .where(
+            v.last_seen >= start,  # the index's first column: visits seen since the start
+            v.first_seen >= start,
+            v.first_seen < end,
+            v.entry_page.is_not(None),
+            *_selected(filters, start, end),
+        )
+        .group_by(v.entry_page)
+        .order_by(visitors.desc(), func.count().desc(), v.entry_page)
+        .limit(limit)
+    )
+    return [
+        EntryPage(path, int(people), int(visits), round(100 * int(bounced) / visits, 1))
+        for path, people, visits, bounced in conn.execute(query)
+    ]
+
+
+def exit_pages(conn: Connection, period: Period, filters: Filters, limit: int) -> list[ExitPage]:
+    """The pages visits ended on, by visitors: each with its exits and its exit rate (exits
+    over the page's views in the period, of the selected visits)."""
+    v = visit.c
+    visitors = func.count(distinct(v.visitor_id))
+    start, end = naive_utc(period.start), naive_utc(period.end)
+    query = (
+        select(v.exit_page, visitors, func.count())
+        .where(
+            v.last_seen >= start,
+            v.last_seen < end,
+            v.exit_page.is_not(None),
+            *_selected(filters, start, end),
+        )
+        .group_by(v.exit_page)
+        .order_by(visitors.desc(), func.count().desc(), v.exit_page)
+        .limit(limit)
+    )
+    rows = conn.execute(query).all()
+    views = _views(conn, [row[0] for row in rows], filters, start, end)
+    return [
+        ExitPage(path, int(people), int(exits), _rate(int(exits), views.get(path, 0)))
+        for path, people, exits in rows
+    ]
+
+
+def _rate(exits: int, views: int) -> float:
+    """Percent, to one decimal; a visit's last view before the period leaves it with none
+    inside (then 100: every view of it here was an exit)."""
+    return round(100 * min(exits / views, 1.0), 1) if views else 100.0
+
+
+def _views(
+    conn: Connection, paths: list[str], filters: Filters, start: datetime, end: datetime
+) -> dict[str, int]:
+    """The page views of ``paths`` in ``[start, end)``, of the visits ``filters`` select."""
+    if not paths:
+        return {}
+    pv = page_view.c
+    query = select(pv.path, func.count()).where(
+        pv.timestamp >= start, pv.timestamp < end, pv.path.in_(paths)
+    )
+    if filters:
+        selected = select(visit.c.session_id).where(
+            visit.c.last_seen >= start, visit.c.first_seen < end, *_selected(filters, start, end)
+        )
+        query = query.where(pv.session_id.in_(selected))
+    return {path: int(count) for path, count in conn.execute(query.group_by(pv.path))}
+
+
+def _selected(filters: Filters, start: datetime, end: datetime) -> list[Any]:
+    """Conditions on ``visit`` rows for the visits ``filters`` select: its attributes, or
+    a page view of the page (an event of the name) in the period."""
+    v = visit.c
+    conditions = [attribute_is(v[name], name, value) for name, value in filters.visit_level.items()]
+    for table, column, value in (
+        (page_view, page_view.c.path, filters.page),
+        (custom_event, custom_event.c.name, filters.event),
+    ):
+        if value is not None:
+            matching = select(table.c.session_id).where(
+                table.c.timestamp >= start, table.c.timestamp < end, column == value
+            )
+            conditions.append(v.session_id.in_(matching))
+    return conditions
