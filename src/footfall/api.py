@@ -103,11 +103,16 @@ class AnalyticsAPI:
         *,
         from_date: DateLike = None,
         to_date: DateLike = None,
+        compare: str | None = None,
         **filters: str | None,
     ) -> Timeseries:
-        """Visitors, visits and page views per hour, day or month (empty buckets are 0)."""
+        """Visitors, visits and page views per hour, day or month (empty buckets are 0);
+        with ``compare``, ``previous`` or ``year``, those of the period of equal length
+        before, or of the same days a year earlier, as ``comparison``."""
+        if compare not in (None, "previous", "year"):
+            raise InvalidQuery("compare", "must be previous or year")
         q = self.queries
-        return q.timeseries(q.period(range, from_date, to_date), _filters(filters))
+        return q.timeseries(q.period(range, from_date, to_date), _filters(filters), compare)
 
     def get_top_pages_sync(
         self,

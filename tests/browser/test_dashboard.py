@@ -198,6 +198,33 @@ def test_the_entry_and_exit_tabs_show_the_apis_lists(
     page.wait_for_url(lambda url: query(url) == {"range": "7d", "pages": "exit"})
 
 
+def test_the_chart_compares_with_the_previous_period_and_last_year(
+    page: Page, server: RunningServer, login: Login
+) -> None:
+    login(page, server)
+    comparison = page.get_by_role("navigation", name="Comparison")
+    comparison.get_by_role("link", name="Previous period").click()
+    page.wait_for_url(lambda url: query(url).get("compare") == "previous")
+    expect(page.locator(".ff-chart .ff-compare path")).to_have_count(1)
+    compared = page.locator(".ff-hit").evaluate_all(
+        "hits => hits.map(hit => Number(hit.dataset.comparedVisitors))"
+    )
+    series = api(server, "timeseries", range="30d", compare="previous")
+    assert compared == [point["visitors"] for point in series["comparison"]]
+    assert sum(compared) > 0  # the demo's 60 days cover the 30 before
+    shown = page.locator("td[data-compared]").all_text_contents()
+    assert [int(text.replace(",", "")) for text in shown] == compared[: len(shown)]
+    # A year earlier the demo had nothing: a flat line of zeros, and the way back.
+    comparison.get_by_role("link", name="Last year").click()
+    page.wait_for_url(lambda url: query(url).get("compare") == "year")
+    assert set(
+        page.locator(".ff-hit").evaluate_all("h => h.map(x => x.dataset.comparedVisitors)")
+    ) == {"0"}
+    comparison.get_by_role("link", name="No comparison").click()
+    page.wait_for_url(lambda url: "compare" not in query(url))
+    expect(page.locator(".ff-chart .ff-compare")).to_have_count(0)
+
+
 def test_range_and_page_links_change_the_url_and_the_numbers_with_history(
     page: Page, server: RunningServer, login: Login
 ) -> None:

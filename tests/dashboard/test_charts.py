@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -84,9 +85,35 @@ def test_three_days():
 
 
 def test_table():
-    assert chart_table(days((3, 10), (5, 7))) == [("Nov 24", 3, 3, 10), ("Nov 25", 5, 5, 7)]
+    assert chart_table(days((3, 10), (5, 7))) == [
+        ("Nov 24", 3, 3, 10, None),
+        ("Nov 25", 5, 5, 7, None),
+    ]
     hours = Timeseries("today", "hour", [TimeseriesPoint("2026-11-25 14:00", 1, 2, 3)])
-    assert chart_table(hours) == [("Nov 25, 14:00", 1, 2, 3)]
+    assert chart_table(hours) == [("Nov 25, 14:00", 1, 2, 3, None)]
+
+
+def test_the_period_compared_with_is_drawn_beside_it():
+    """Bucket by bucket: the third day of the period against the third of the one before,
+    whatever their dates; its 2,100 visitors raise the scale above the period's own."""
+    before = days((7, 9), (8, 9), (2100, 2200), start=date(2026, 11, 21))
+    series = replace(days((3, 10), (123, 456), (1234, 1500)), compare="previous")
+    series = replace(series, comparison=before.points)
+    root = parse(main_chart(series))
+    line = next(g for g in root.iter(f"{NS}g") if g.get("class") == "ff-compare")
+    assert line.find(f"{NS}path") is not None
+    assert texts(root, "ff-axis-y") == ["0", "1,000", "2,000", "3,000"]
+    assert [t.get("data-compared-visitors") for t in hits(root)] == ["7", "8", "2100"]
+    assert hits(root)[2].findtext(f"{NS}title") == (
+        "Nov 26: 1,234 visitors, 1,500 page views; previous period: 2,100 visitors"
+    )
+    legend = "".join(
+        next(e for e in root.iter(f"{NS}text") if e.get("class") == "ff-legend").itertext()
+    )
+    assert legend.endswith("Visitors, previous period")
+    assert [row[4] for row in chart_table(series)] == [7, 8, 2100]
+    plain = parse(main_chart(days((3, 10))))
+    assert not [g for g in plain.iter(f"{NS}g") if g.get("class") == "ff-compare"]
 
 
 def test_labels_per_interval():

@@ -325,3 +325,22 @@ def test_entry_and_exit_pages_of_the_selected_visits(scenario, filters, entry, e
     assert [(e.path, e.visitors, e.visits, e.bounce_rate) for e in entries] == [entry]
     exits = api.get_exit_pages_sync(10, **DAY, **filters)
     assert [(e.path, e.visitors, e.exits, e.exit_rate) for e in exits] == [exit]
+
+
+# The chart's comparison, by hour of Nov 18: the previous period is Nov 17 (E at 09:00,
+# F at 10:00 and 10:10: one visitor in each of those hours); a year earlier, Nov 18 2025,
+# had nothing.
+def test_the_chart_compares_with_the_period_before_or_a_year_earlier(scenario):
+    api = scenario.api
+    series = api.get_timeseries_sync(**DAY, compare="previous")
+    assert series.compare == "previous" and len(series.comparison) == 24
+    assert series.points == api.get_timeseries_sync(**DAY).points  # the period's own
+    assert {p.bucket: p.visitors for p in series.comparison if p.visitors} == {
+        "2026-11-17 09:00": 1,
+        "2026-11-17 10:00": 1,
+    }
+    assert [p.pageviews for p in series.comparison if p.pageviews] == [1, 2]
+    year = api.get_timeseries_sync(**DAY, compare="year")
+    assert year.comparison[0].bucket == "2025-11-18 00:00"
+    assert sum(p.visitors for p in year.comparison) == 0
+    assert api.get_timeseries_sync(**DAY).comparison is None

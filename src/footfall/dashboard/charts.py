@@ -38,6 +38,8 @@ _CHAR_PX = 7.5  # average width of a 12 px UI-font character, to thin x-axis lab
 _LABEL_GAP_PX = 20.0
 _FONT_SIZE = 12
 _TOP_PX = 24  # room for the legend and the top tick label
+_COMPARED = {"previous": "previous period", "year": "a year earlier", "": ""}
+"""How the legend and the tooltips name the period compared with."""
 _BOTTOM_PX = 22  # room for the x-axis labels
 # Characters XML 1.0 forbids even as references: strip them, or the SVG would not parse.
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -63,10 +65,14 @@ def main_chart(
     points = series.points
     count = len(points)
     drawn = points[: _elapsed(series, now)]
+    # The period compared with, bucket by bucket (a month of 31 days against one of 30:
+    # the buckets both have), drawn whole: it is over.
+    compared = (series.comparison or [])[:count]
     short, long = _labels(points, series.interval)
     top_visitors = max((p.visitors for p in drawn), default=0)
     top_pageviews = max((p.pageviews for p in drawn), default=0)
-    ticks = nice_ticks(max(top_visitors, top_pageviews))
+    top_compared = max((p.visitors for p in compared), default=0)
+    ticks = nice_ticks(max(top_visitors, top_pageviews, top_compared))
     plot_h = height - _TOP_PX - _BOTTOM_PX
     bucket_w = width / count if count else float(width)
 
@@ -101,7 +107,14 @@ def main_chart(
         f'<text class="ff-legend" x="100%" y="{_FONT_SIZE}" text-anchor="end"'
         f' fill="currentColor" font-size="{_FONT_SIZE}">'
         '<tspan class="ff-visitors" fill="currentColor">\u25cf</tspan> Visitors '
-        '<tspan class="ff-pageviews" fill="currentColor">\u25cf</tspan> Page views</text>'
+        '<tspan class="ff-pageviews" fill="currentColor">\u25cf</tspan> Page views'
+        + (
+            f'<tspan class="ff-compare" fill="currentColor"> \u25cf</tspan> Visitors, '
+            f"{_COMPARED[series.compare or '']}"
+            if compared
+            else ""
+        )
+        + "</text>"
     )
     if empty:
         out.append(
@@ -112,17 +125,24 @@ def main_chart(
         f'<svg class="ff-plot" x="0" y="{_TOP_PX}" width="100%" height="{plot_h}"'
         f' viewBox="0 0 {width} {plot_h}" preserveAspectRatio="none" overflow="visible">'
     )
+    repeat = 1 if count > 1 else 2  # one bucket: a flat line across the whole width
+    stroke = (
+        'fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round"'
+        ' stroke-linecap="round" vector-effect="non-scaling-stroke"'
+    )
+    if compared:
+        xs = [(i + 0.5) * bucket_w for i in range(len(compared))] if count > 1 else [0.0, width]
+        line = _path(xs, [y(p.visitors) for p in compared for _ in range(repeat)])
+        out.append(
+            f'<g class="ff-compare"><path class="ff-line" d="{line}" {stroke}'
+            ' stroke-dasharray="1 4"/></g>'
+        )
     if drawn:
         xs = [(i + 0.5) * bucket_w for i in range(len(drawn))] if count > 1 else [0.0, width]
-        repeat = 1 if count > 1 else 2  # one bucket: a flat line across the whole width
         visitors = [y(p.visitors) for p in drawn for _ in range(repeat)]
         pageviews = [y(p.pageviews) for p in drawn for _ in range(repeat)]
         line_v, line_pv = _path(xs, visitors), _path(xs, pageviews)
         area = f"{line_v}L{_num(xs[-1])},{_num(plot_h)}L{_num(xs[0])},{_num(plot_h)}Z"
-        stroke = (
-            'fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round"'
-            ' stroke-linecap="round" vector-effect="non-scaling-stroke"'
-        )
         out.append(
             '<g class="ff-visitors">'
             f'<path class="ff-area" d="{area}" fill="currentColor" fill-opacity="0.15"'
@@ -139,8 +159,16 @@ def main_chart(
                 f' tabindex="{0 if i == 0 else -1}"'
                 f' data-bucket="{_text(point.bucket)}" data-label="{_text(long[i])}"'
                 f' data-visitors="{point.visitors}" data-visits="{point.visits}"'
-                f' data-pageviews="{point.pageviews}">'
-                f"<title>{_text(_readout(long[i], point))}</title></rect>"
+                f' data-pageviews="{point.pageviews}"'
+                + (f' data-compared-visitors="{compared[i].visitors}"' if i < len(compared) else "")
+                + f"><title>{_text(_readout(long[i], point))}"
+                + (
+                    f"; {_COMPARED[series.compare or '']}: "
+                    f"{compared[i].visitors:,} {_plural(compared[i].visitors, 'visitor')}"
+                    if i < len(compared)
+                    else ""
+                )
+                + "</title></rect>"
             )
         out.append("</g>")
     out.append("</svg></svg>")
@@ -149,18 +177,19 @@ def main_chart(
 
 def chart_table(
     series: Timeseries, *, now: datetime | None = None
-) -> list[tuple[str, int, int, int]]:
-    """``(label, visitors, visits, pageviews)`` per bucket up to ``now``, for the chart's
-    data table.
+) -> list[tuple[str, int, int, int, int | None]]:
+    """``(label, visitors, visits, pageviews, compared visitors)`` per bucket up to
+    ``now`` (the last None without a comparison), for the chart's data table.
 
     The table (in a ``<details>``) is the accessible equivalent of the chart; labels are
     the same human ones the tooltips use.
     """
     _, long = _labels(series.points, series.interval)  # the chart's labels, as its tooltips
     elapsed = _elapsed(series, now)
+    compared = [p.visitors for p in series.comparison or []]
     return [
-        (label, p.visitors, p.visits, p.pageviews)
-        for label, p in zip(long[:elapsed], series.points[:elapsed], strict=True)
+        (label, p.visitors, p.visits, p.pageviews, compared[i] if i < len(compared) else None)
+        for i, (label, p) in enumerate(zip(long[:elapsed], series.points[:elapsed], strict=True))
     ]
 
 

@@ -107,7 +107,9 @@ def dashboard_routes(analytics: Analytics, *, standalone: bool = False) -> list[
             return forbidden()
         try:
             params = read_params(request)
-            context = await _report(analytics, params, _pages_tab(request))
+            context = await _report(
+                analytics, params, _pages_tab(request), request.query_params.get("compare")
+            )
         except InvalidQuery as invalid:
             return _render(
                 "error.html",
@@ -190,9 +192,15 @@ async def _or_reason(report: Awaitable[T]) -> T | str:
         return error.message
 
 
-async def _report(analytics: Analytics, params: dict[str, Any], tab: str = "top") -> dict[str, Any]:
+COMPARISONS = {None: "No comparison", "previous": "Previous period", "year": "Last year"}
+"""What the chart can draw beside the period (``?compare=``)."""
+
+
+async def _report(
+    analytics: Analytics, params: dict[str, Any], tab: str = "top", compare: str | None = None
+) -> dict[str, Any]:
     """Every number of the page, from the aggregation API, queried concurrently; of the
-    pages card, the list of its tab ``tab``."""
+    pages card, the list of its tab ``tab``; on the chart, the period ``compare`` says."""
     api = analytics.api
     range, limit = params.pop("range"), LIST_LIMIT
     params.pop("limit")
@@ -200,7 +208,7 @@ async def _report(analytics: Analytics, params: dict[str, Any], tab: str = "top"
     options = {k: v for k, v in params.items() if k in ("from_date", "to_date")}
     calls = {
         "overview": api.get_overview(limit, range, **params),
-        "series": api.get_timeseries(range, **params),
+        "series": api.get_timeseries(range, compare=compare or None, **params),
         "pages": api.get_top_pages(limit, range, **params) if tab == "top" else _nothing(),
         "entries": _or_reason(api.get_entry_pages(limit, range, **params))
         if tab == "entry"
@@ -238,6 +246,7 @@ async def _report(analytics: Analytics, params: dict[str, Any], tab: str = "top"
     return {
         **results,
         "pages_tab": tab,
+        "comparisons": COMPARISONS,
         "pages_tabs": PAGES_TABS,
         "filters": filters,
         "chart": charts.main_chart(series, now=now),

@@ -440,7 +440,22 @@ class Queries:
 
     # -- over time --------------------------------------------------------------------------
 
-    def timeseries(self, period: Period, filters: Filters) -> Timeseries:
+    def timeseries(
+        self, period: Period, filters: Filters, compare: str | None = None
+    ) -> Timeseries:
+        """Visitors, visits and page views per bucket; with ``compare`` (``previous`` or
+        ``year``), those of that period too."""
+        series = self._points(period, filters)
+        if compare is None:
+            return series
+        other = period.previous() if compare == "previous" else period.year_before()
+        try:
+            comparison = self._points(other, filters).points
+        except RawEventsPurged:
+            comparison = None
+        return replace(series, compare=compare, comparison=comparison)
+
+    def _points(self, period: Period, filters: Filters) -> Timeseries:
         with self.engine.connect() as conn:
             split = self._split(conn, period, filters, hourly=True)
             key = ("timeseries", split, period, filters)

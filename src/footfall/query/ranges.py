@@ -44,6 +44,21 @@ class Period:
         """The period of equal length just before this one, for the "% change"."""
         return Period(self.range, self.start - self.length, self.start, self.interval, self.zone)
 
+    def year_before(self) -> Period:
+        """The same local days (hours, months) a year earlier (29 February: the 28th), for
+        the chart's comparison with last year."""
+
+        def back(moment: datetime) -> datetime:
+            local = moment.astimezone(self.zone)
+            day = local.date()
+            try:
+                day = day.replace(year=day.year - 1)
+            except ValueError:  # 29 February
+                day = day.replace(year=day.year - 1, day=28)
+            return datetime.combine(day, local.time(), tzinfo=self.zone).astimezone(UTC)
+
+        return Period(self.range, back(self.start), back(self.end), self.interval, self.zone)
+
     def buckets(self) -> list[tuple[str, datetime]]:
         """``(label, local start)`` of every bucket, in order; labels match
         :func:`bucket_label` (``2026-11-25 14:00``, ``2026-11-25``, ``2026-11``)."""

@@ -72,6 +72,13 @@ class Timeseries(_Json):
     interval: str
     """``hour``, ``day`` or ``month``."""
     points: list[TimeseriesPoint]
+    compare: str | None = None
+    """What ``comparison`` is of: ``previous`` (the period of equal length just before) or
+    ``year`` (the same days a year earlier); None when not asked for."""
+    comparison: list[TimeseriesPoint] | None = None
+    """The points of that period, bucket by bucket beside ``points`` (their ``bucket``
+    names its own time); None when not asked for, or when its raw events, which it needs
+    (a filter, hours), are purged."""
 
 
 @dataclass(frozen=True, slots=True)

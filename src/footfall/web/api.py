@@ -57,9 +57,10 @@ async def _stats(api: AnalyticsAPI, _r: Request, p: dict[str, Any]) -> Any:
     return await api.get_dashboard_stats(p.pop("range"), **p)
 
 
-async def _timeseries(api: AnalyticsAPI, _r: Request, p: dict[str, Any]) -> Any:
+async def _timeseries(api: AnalyticsAPI, request: Request, p: dict[str, Any]) -> Any:
     p.pop("limit")
-    return await api.get_timeseries(p.pop("range"), **p)
+    compare = request.query_params.get("compare") or None
+    return await api.get_timeseries(p.pop("range"), compare=compare, **p)
 
 
 async def _event_properties(api: AnalyticsAPI, request: Request, p: dict[str, Any]) -> Any:
@@ -103,6 +104,7 @@ ENDPOINTS = (
         results.Timeseries,
         False,
         _timeseries,
+        params=("range", "from", "to", "limit", "compare", *Filters.__dataclass_fields__),
     ),
     Endpoint(
         "top-pages",
@@ -251,6 +253,10 @@ _PARAMS: dict[str, dict[str, Any]] = {
     },
     "limit": {"schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}},
     "name": {"schema": {"type": "string"}, "description": "The custom event's name."},
+    "compare": {
+        "schema": {"type": "string", "enum": ["previous", "year"]},
+        "description": "Also the period of equal length before, or the same days a year earlier.",
+    },
     "path": {"schema": {"type": "string"}, "description": "The page's path, e.g. /blog/x."},
     **{
         name: {
