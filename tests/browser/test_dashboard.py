@@ -22,6 +22,7 @@ from playwright.sync_api import Dialog, Locator, Page, expect
 
 from conftest import ManualClock, RunningServer  # tests/conftest.py
 from footfall.clock import system_clock
+from footfall.dashboard.countries import flag, name
 
 ADMIN_TOKEN = "browser-test-token"
 BEARER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -110,6 +111,15 @@ def assert_page_matches_api(page: Page, server: RunningServer, range: str) -> No
             row.querySelector("td[data-scroll-depth]").dataset.scrollDepth,
         ])"""
     )
+    # Countries by name, each with its flag (its letters as regional indicators).
+    shown_countries = page.locator("table[data-list=top-countries] tbody th a")
+    codes = [
+        row["value"] for row in api(server, "top-countries", limit="10", range=range)["results"]
+    ]
+    assert "US" in codes and "United States" not in codes
+    assert shown_countries.all_text_contents() == [
+        f"{flag(code)} {name(code)}".strip() for code in codes
+    ]
     results = api(server, "top-pages", limit="10", range=range)["results"]
     assert [(float(t), int(d)) for t, d in engagement] == [
         (row["time_on_page"], row["scroll_depth"]) for row in results

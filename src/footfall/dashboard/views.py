@@ -24,7 +24,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from footfall.dashboard import charts, session
+from footfall.dashboard import charts, countries, session
 from footfall.query.filters import DIRECT, Filters
 from footfall.query.metrics import RawEventsPurged, shared_selections
 from footfall.query.ranges import InvalidQuery
@@ -86,6 +86,8 @@ def _duration(seconds: float) -> str:
 
 
 _templates.filters["duration"] = _duration
+_templates.filters["country_name"] = countries.name
+_templates.filters["flag"] = countries.flag
 # Paths are stored percent-encoded (one spelling per page); people read them decoded.
 _templates.filters["readable"] = lambda path: unquote(path, errors="replace")
 
