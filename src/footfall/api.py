@@ -34,6 +34,7 @@ from footfall.query.results import (
     TopPage,
     TopReferrer,
 )
+from footfall.query.visit_reports import UTM_TAGS
 
 if TYPE_CHECKING:
     from footfall.analytics import Analytics
@@ -157,6 +158,32 @@ class AnalyticsAPI:
         q = self.queries
         period = q.period(range, from_date, to_date)
         return q.exit_pages(period, _filters(filters), _limit(limit))
+
+    def get_channels_sync(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Breakdown]:
+        """Visits by channel (Direct, Organic Search, Paid Search, Organic Social, Referral,
+        Email, ...: the rules are in ``footfall.query.channels``), by visitors. They need
+        the period's raw events (``retention_days``)."""
+        return self._visit_breakdown("channel", limit, range, kw)
+
+    def get_utm_sync(
+        self, tag: str, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Breakdown]:
+        """The tagged visits by the value of ``tag`` (``utm_medium``, ``utm_source``,
+        ``utm_campaign``, ``utm_content`` or ``utm_term``), by visitors. They need the
+        period's raw events (``retention_days``)."""
+        if tag not in UTM_TAGS:
+            raise InvalidQuery("tag", f"must be one of {', '.join(UTM_TAGS)}")
+        return self._visit_breakdown(tag, limit, range, kw)
+
+    def _visit_breakdown(
+        self, by: str, limit: int, range: str | None, kw: dict[str, Any]
+    ) -> list[Breakdown]:
+        from_date, to_date = kw.pop("from_date", None), kw.pop("to_date", None)
+        q = self.queries
+        period = q.period(range, from_date, to_date)
+        return q.visit_breakdown(period, _filters(kw), by, _limit(limit))
 
     def get_top_referrers_sync(
         self,
@@ -284,6 +311,18 @@ class AnalyticsAPI:
     ) -> list[ExitPage]:
         """The same as ``get_exit_pages_sync``, off the event loop."""
         return await _off_loop(self.get_exit_pages_sync, limit, range, **kw)
+
+    async def get_channels(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Breakdown]:
+        """The same as ``get_channels_sync``, off the event loop."""
+        return await _off_loop(self.get_channels_sync, limit, range, **kw)
+
+    async def get_utm(
+        self, tag: str, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Breakdown]:
+        """The same as ``get_utm_sync``, off the event loop."""
+        return await _off_loop(self.get_utm_sync, tag, limit, range, **kw)
 
     async def get_top_referrers(
         self, limit: int = 10, range: str | None = None, **kw: Any

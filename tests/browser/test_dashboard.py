@@ -208,6 +208,29 @@ def test_the_entry_and_exit_tabs_show_the_apis_lists(
     page.wait_for_url(lambda url: query(url) == {"range": "7d", "pages": "exit"})
 
 
+def test_the_channel_and_utm_tabs_show_the_apis_lists(
+    page: Page, server: RunningServer, login: Login
+) -> None:
+    login(page, server)
+    sources = page.get_by_role("navigation", name="Lists of sources")
+    for tab, list_name, endpoint, params in (
+        ("Channels", "channel", "channels", {}),
+        ("Campaign", "utm-campaign", "utm", {"tag": "utm_campaign"}),
+    ):
+        sources.get_by_role("link", name=tab).click()
+        expect(sources.get_by_role("link", name=tab)).to_have_attribute("aria-current", "page")
+        shown = page.locator(f"table[data-list={list_name}] tbody tr").evaluate_all(
+            """rows => rows.map(row => [
+                row.querySelector("th[scope=row]").textContent,
+                Number(row.querySelector("td[data-visitors]").dataset.visitors),
+                Number(row.querySelector("td[data-visits]").dataset.visits),
+            ])"""
+        )
+        results = api(server, endpoint, limit="10", range="30d", **params)["results"]
+        expected = [[row["value"], row["visitors"], row["visits"]] for row in results]
+        assert len(expected) >= 2 and shown == expected, tab
+
+
 def test_the_chart_compares_with_the_previous_period_and_last_year(
     page: Page, server: RunningServer, login: Login
 ) -> None:

@@ -110,7 +110,11 @@ def dashboard_routes(analytics: Analytics, *, standalone: bool = False) -> list[
         try:
             params = read_params(request)
             context = await _report(
-                analytics, params, _pages_tab(request), request.query_params.get("compare")
+                analytics,
+                params,
+                _tab(request, "pages", PAGES_TABS, "top"),
+                request.query_params.get("compare"),
+                _tab(request, "sources", SOURCES_TABS, "source"),
             )
         except InvalidQuery as invalid:
             return _render(
@@ -178,10 +182,22 @@ PAGES_TABS = {"top": "Top pages", "entry": "Entry pages", "exit": "Exit pages"}
 """The tabs of the pages card (``?pages=``), by the list each shows."""
 
 
-def _pages_tab(request: Request) -> str:
-    tab = request.query_params.get("pages", "top")
-    if tab not in PAGES_TABS:
-        raise InvalidQuery("pages", f"must be one of {', '.join(PAGES_TABS)}")
+SOURCES_TABS = {
+    "source": ("Top referrers", "Sources"),
+    "channel": ("Channels", "Channels"),
+    "utm_medium": ("UTM mediums", "Medium"),
+    "utm_source": ("UTM sources", "Source"),
+    "utm_campaign": ("UTM campaigns", "Campaign"),
+    "utm_content": ("UTM contents", "Content"),
+    "utm_term": ("UTM terms", "Term"),
+}
+"""The tabs of the sources card (``?sources=``): the title and the tab's label."""
+
+
+def _tab(request: Request, name: str, tabs: dict[str, Any], default: str) -> str:
+    tab = request.query_params.get(name, default)
+    if tab not in tabs:
+        raise InvalidQuery(name, f"must be one of {', '.join(tabs)}")
     return tab
 
 
@@ -199,10 +215,15 @@ COMPARISONS = {None: "No comparison", "previous": "Previous period", "year": "La
 
 
 async def _report(
-    analytics: Analytics, params: dict[str, Any], tab: str = "top", compare: str | None = None
+    analytics: Analytics,
+    params: dict[str, Any],
+    tab: str = "top",
+    compare: str | None = None,
+    sources: str = "source",
 ) -> dict[str, Any]:
     """Every number of the page, from the aggregation API, queried concurrently; of the
-    pages card, the list of its tab ``tab``; on the chart, the period ``compare`` says."""
+    pages card, the list of its tab ``tab``; on the chart, the period ``compare`` says; of
+    the sources card, the list of its tab ``sources``."""
     api = analytics.api
     range, limit = params.pop("range"), LIST_LIMIT
     params.pop("limit")
@@ -220,6 +241,13 @@ async def _report(
         else _nothing(),
         "events": api.get_top_events(limit, range, **params),
         "realtime": api.get_realtime_visitors(),
+        "sources": _nothing()
+        if sources == "source"
+        else _or_reason(
+            api.get_channels(limit, range, **params)
+            if sources == "channel"
+            else api.get_utm(sources, limit, range, **params)
+        ),
     }
     if filters.event is not None:
         calls["properties"] = _or_reason(
@@ -248,6 +276,8 @@ async def _report(
     return {
         **results,
         "pages_tab": tab,
+        "sources_tab": sources,
+        "sources_tabs": SOURCES_TABS,
         "comparisons": COMPARISONS,
         "pages_tabs": PAGES_TABS,
         "filters": filters,

@@ -46,7 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from footfall.query import entry_exit
+from footfall.query import visit_reports
 from footfall.query.engagement import NONE, PageEngagement, page_engagement
 from footfall.query.filters import Filters, attribute_is, empty_value
 from footfall.query.properties import PROPERTY, property_part, property_rows
@@ -155,7 +155,7 @@ class RawEventsPurged(InvalidQuery):
         ),
         "hours": ("hourly charts need", ", or a range of several days"),
         "properties": ("an event's properties need", ""),
-        "visits": ("entry and exit pages need", ""),
+        "visits": ("entry and exit pages, channels and UTM tags need", ""),
     }
     """What needs the raw events (``need``): the message's subject, and what to do instead."""
 
@@ -920,16 +920,24 @@ class Queries:
         )
 
     def entry_pages(self, period: Period, filters: Filters, limit: int = 10) -> list[EntryPage]:
-        """Where the period's visits began (query/entry_exit.py)."""
+        """Where the period's visits began (query/visit_reports.py)."""
         with self.engine.connect() as conn:
             _require_raw_events(read_state(conn), [naive_utc(period.start)], period.zone, "visits")
-            return entry_exit.entry_pages(conn, period, filters, limit)
+            return visit_reports.entry_pages(conn, period, filters, limit)
 
     def exit_pages(self, period: Period, filters: Filters, limit: int = 10) -> list[ExitPage]:
-        """Where the period's visits ended (query/entry_exit.py)."""
+        """Where the period's visits ended (query/visit_reports.py)."""
         with self.engine.connect() as conn:
             _require_raw_events(read_state(conn), [naive_utc(period.start)], period.zone, "visits")
-            return entry_exit.exit_pages(conn, period, filters, limit)
+            return visit_reports.exit_pages(conn, period, filters, limit)
+
+    def visit_breakdown(
+        self, period: Period, filters: Filters, by: str, limit: int = 10
+    ) -> list[Breakdown]:
+        """Visits by channel or UTM tag (query/visit_reports.py)."""
+        with self.engine.connect() as conn:
+            _require_raw_events(read_state(conn), [naive_utc(period.start)], period.zone, "visits")
+            return visit_reports.visit_breakdown(conn, period, filters, by, limit)
 
     # -- single numbers ---------------------------------------------------------------------
 

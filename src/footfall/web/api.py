@@ -68,6 +68,11 @@ async def _event_properties(api: AnalyticsAPI, request: Request, p: dict[str, An
     return await api.get_event_properties(name, p.pop("limit"), p.pop("range"), **p)
 
 
+async def _utm(api: AnalyticsAPI, request: Request, p: dict[str, Any]) -> Any:
+    tag = request.query_params.get("tag", "")
+    return await api.get_utm(tag, p.pop("limit"), p.pop("range"), **p)
+
+
 async def _realtime(api: AnalyticsAPI, _r: Request, _p: dict[str, Any]) -> Any:
     return await api.get_realtime_visitors()
 
@@ -126,6 +131,21 @@ ENDPOINTS = (
         results.ExitPage,
         True,
         _list("get_exit_pages"),
+    ),
+    Endpoint(
+        "channels",
+        "Visits by channel (Direct, Organic Search, Paid Search, Organic Social, ...)",
+        results.Breakdown,
+        True,
+        _list("get_channels"),
+    ),
+    Endpoint(
+        "utm",
+        "Tagged visits by a UTM tag's value (tag=utm_medium, utm_source, ...)",
+        results.Breakdown,
+        True,
+        _utm,
+        params=("tag", "range", "from", "to", "limit", *Filters.__dataclass_fields__),
     ),
     Endpoint(
         "top-referrers",
@@ -258,6 +278,13 @@ _PARAMS: dict[str, dict[str, Any]] = {
         "description": "Also the period of equal length before, or the same days a year earlier.",
     },
     "path": {"schema": {"type": "string"}, "description": "The page's path, e.g. /blog/x."},
+    "tag": {
+        "schema": {
+            "type": "string",
+            "enum": ["utm_medium", "utm_source", "utm_campaign", "utm_content", "utm_term"],
+        },
+        "description": "The UTM tag.",
+    },
     **{
         name: {
             "schema": {"type": "string"},

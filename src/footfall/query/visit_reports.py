@@ -1,9 +1,11 @@
-"""Entry and exit pages: where visits begin and where they end.
+"""Reports of the ``visit`` rows: where visits began and ended (entry and exit pages), and
+their channels and UTM tags.
 
-Both read the ``visit`` rows (the writer keeps each visit's first and last page), so they
-cover the period while its raw events are kept: an entry is a visit that began in the
-period, an exit one that ended in it. Exit rate is a page's exits over its page views in
-the period (of the visits the filters select).
+The writer keeps each visit's first and last page, its source and its campaign tags, so
+these read a row per visit rather than its events, and cover the period while its raw
+events are kept (the rows go with them). An entry is a visit that began in the period, an
+exit one that ended in it; the channels and tags are of the visits with an event in it.
+Exit rate is a page's exits over its page views in the period (of the selected visits).
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from typing import Any
 
 from sqlalchemy import Connection, case, distinct, func, select
 
+from footfall.query.channels import channel_sql
 from footfall.query.filters import Filters, attribute_is
 from footfall.query.ranges import Period
-from footfall.query.results import EntryPage, ExitPage
+from footfall.query.results import Breakdown, EntryPage, ExitPage
 from footfall.query.sql import naive_utc
 from footfall.store.schema import custom_event, page_view, visit
 
@@ -69,6 +72,37 @@ def exit_pages(conn: Connection, period: Period, filters: Filters, limit: int) -
     return [
         ExitPage(path, int(people), int(exits), _rate(int(exits), views.get(path, 0)))
         for path, people, exits in rows
+    ]
+
+
+UTM_TAGS = ("utm_medium", "utm_source", "utm_campaign", "utm_content", "utm_term")
+"""The campaign tags the sources card has a tab for, in its order."""
+
+
+def visit_breakdown(
+    conn: Connection, period: Period, filters: Filters, by: str, limit: int
+) -> list[Breakdown]:
+    """The visits with an event in the period by channel (``by`` ``channel``: every visit
+    has one) or by one of ``UTM_TAGS`` (the tagged visits only), by visitors."""
+    v = visit.c
+    value = channel_sql(v.source, v.utm_medium) if by == "channel" else v[by]
+    visitors = func.count(distinct(v.visitor_id))
+    start, end = naive_utc(period.start), naive_utc(period.end)
+    query = (
+        select(value.label("value"), visitors, func.count())
+        .where(
+            v.last_seen >= start,
+            v.first_seen < end,
+            *([] if by == "channel" else [value.is_not(None)]),
+            *_selected(filters, start, end),
+        )
+        .group_by(value)
+        .order_by(visitors.desc(), func.count().desc(), value)
+        .limit(limit)
+    )
+    return [
+        Breakdown(str(name), int(people), int(visits))
+        for name, people, visits in conn.execute(query)
     ]
 
 
