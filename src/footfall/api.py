@@ -26,6 +26,7 @@ from footfall.query.results import (
     EntryPage,
     EventProperty,
     ExitPage,
+    GoalConversion,
     Overview,
     PageStats,
     Realtime,
@@ -158,6 +159,20 @@ class AnalyticsAPI:
         q = self.queries
         period = q.period(range, from_date, to_date)
         return q.exit_pages(period, _filters(filters), _limit(limit))
+
+    def get_goals_sync(
+        self,
+        range: str | None = None,
+        *,
+        from_date: DateLike = None,
+        to_date: DateLike = None,
+        **filters: str | None,
+    ) -> list[GoalConversion]:
+        """The configured ``goals``, each with its unique and total conversions and its
+        conversion rate, in their order."""
+        q = self.queries
+        period = q.period(range, from_date, to_date)
+        return q.goals(period, _filters(filters), self._analytics.config.goals)
 
     def get_channels_sync(
         self, limit: int = 10, range: str | None = None, **kw: Any
@@ -311,6 +326,10 @@ class AnalyticsAPI:
     ) -> list[ExitPage]:
         """The same as ``get_exit_pages_sync``, off the event loop."""
         return await _off_loop(self.get_exit_pages_sync, limit, range, **kw)
+
+    async def get_goals(self, range: str | None = None, **kw: Any) -> list[GoalConversion]:
+        """The same as ``get_goals_sync``, off the event loop."""
+        return await _off_loop(self.get_goals_sync, range, **kw)
 
     async def get_channels(
         self, limit: int = 10, range: str | None = None, **kw: Any

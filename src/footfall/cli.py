@@ -18,6 +18,7 @@ from footfall._version import __version__
 from footfall.analytics import Analytics
 from footfall.config import Config
 from footfall.geoip import country_database_path
+from footfall.query.goals import Goal
 from footfall.store.database import without_password
 
 DEMO_DATABASE = "sqlite:///footfall-demo.db"
@@ -26,6 +27,21 @@ DEMO_DAYS = 60
 before them that its changes compare with, whole, so no change reads "+7001.9%"."""
 DEMO_PAGEVIEWS = 150_000
 VISITS_LABEL = "Building visits from the raw events (days)"
+
+
+class GoalText(click.ParamType):
+    """A goal as text (``footfall.query.goals.Goal.parse``), checked when it is read;
+    the environment separates several with ``|`` (an event's name may hold spaces)."""
+
+    name = "goal"
+    envvar_list_splitter = "|"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            Goal.parse(value.strip())
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+        return value.strip()
 
 
 def _server_options(func: Callable[..., None]) -> Callable[..., None]:
@@ -76,6 +92,16 @@ def _server_options(func: Callable[..., None]) -> Callable[..., None]:
             multiple=True,
             help="Never count paths matching this glob (/admin/*); repeatable "
             "(space-separated in the environment).",
+        ),
+        click.option(
+            "--goal",
+            "goals",
+            envvar="FOOTFALL_GOAL",
+            multiple=True,
+            type=GoalText(),
+            help="A goal for the dashboard's goals panel: event:Signup, event:Signup;plan=pro "
+            "or page:/pricing (* for any characters); repeatable ('|'-separated in the "
+            "environment).",
         ),
         click.option(
             "--rate-limit",
@@ -254,7 +280,9 @@ def demo(
     A database that already holds events is served as it is (so running the demo twice
     does not double the data) unless --reset is given.
     """
-    from footfall.demo import clear_events, count_pageviews, generate_demo
+    from footfall.demo import DEMO_GOALS, clear_events, count_pageviews, generate_demo
+
+    options["goals"] = options.get("goals") or DEMO_GOALS
 
     _upgrade(database)
     analytics = Analytics(database_url=database)
@@ -295,6 +323,7 @@ def _config_options(
     trusted_proxies: tuple[str, ...],
     hostnames: tuple[str, ...],
     exclude_paths: tuple[str, ...],
+    goals: tuple[str, ...],
     rate_limit: int,
     public_counters: bool,
     timezone: str,
@@ -309,6 +338,7 @@ def _config_options(
         "trusted_proxies": list(trusted_proxies),
         "hostnames": list(hostnames) or None,
         "exclude_paths": list(exclude_paths),
+        "goals": list(goals),
         "rate_limit_per_minute": rate_limit or None,
         "public_counters": public_counters,
         "timezone": timezone,

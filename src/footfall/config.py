@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from footfall.clock import Clock, system_clock
 from footfall.ingest.client_ip import parse_trusted_proxies
+from footfall.query.goals import Goal
 from footfall.store.database import database_url
 
 if TYPE_CHECKING:
@@ -120,6 +121,11 @@ class Config:
     ``script_tag(analytics)``) count visits from localhost and from automated browsers
     (Playwright, Selenium), which a live site ignores. The browser's console says why the
     tracker sent nothing when it skips."""
+    goals: Sequence[Goal | str] = ()
+    """The conversions the dashboard's goals panel counts, each a ``Goal`` or its text:
+    ``event:Signup`` (a custom event), ``event:Signup;plan=pro`` (with one property
+    value) or ``page:/pricing`` (a page view; ``*`` matches any characters, as in
+    ``page:/blog/*``)."""
     max_batch_size: int = 1000
     """Most events written in one transaction by the group-commit writer."""
     clock: Clock = field(default=system_clock, repr=False)
@@ -169,6 +175,8 @@ class Config:
                 "report to whoever guesses it (python -c 'import secrets; "
                 "print(secrets.token_urlsafe())' makes one)"
             )
+        goals = tuple(g if isinstance(g, Goal) else Goal.parse(g) for g in self.goals)
+        object.__setattr__(self, "goals", goals)
         if self.geoip_database is not None and not Path(self.geoip_database).is_file():
             raise ValueError(f"geoip_database {str(self.geoip_database)!r} is not a file")
 

@@ -231,6 +231,46 @@ def test_the_channel_and_utm_tabs_show_the_apis_lists(
         assert len(expected) >= 2 and shown == expected, tab
 
 
+def test_goals_and_the_conversion_rate_of_each_row(
+    page: Page, make_demo_server: Callable[..., RunningServer], login: Login
+) -> None:
+    server = make_demo_server(
+        clock=ManualClock(system_clock()),
+        goals=["event:Signup", "event:Signup;plan=pro", "page:/pricing"],
+    )
+    login(page, server)
+    goals = api(server, "goals", range="30d")["results"]
+    shown = page.locator("table[data-list=goals] tbody tr").evaluate_all(
+        """rows => rows.map(row => [
+            row.querySelector("th[scope=row]").textContent,
+            Number(row.querySelector("td[data-visitors]").dataset.visitors),
+            Number(row.querySelector("td[data-conversions]").dataset.conversions),
+            Number(row.querySelector("td[data-rate]").dataset.rate),
+        ])"""
+    )
+    expected = [[g["goal"], g["visitors"], g["conversions"], g["conversion_rate"]] for g in goals]
+    assert shown == expected and goals[0]["visitors"] > 0
+    visitors = api(server, "stats", range="30d")["visitors"]["value"]
+    assert goals[0]["conversion_rate"] == round(100 * goals[0]["visitors"] / visitors, 1)
+    # Selecting the goal shows its converting visits, each source with its rate: its
+    # converting visitors over all of its visitors.
+    page.locator("table[data-list=goals]").get_by_role("link", name="Signup", exact=True).click()
+    page.wait_for_url(lambda url: query(url).get("event") == "Signup")
+    rates = page.locator("table[data-list=top-referrers] tbody tr").evaluate_all(
+        """rows => rows.map(row => [
+            row.querySelector("th a").textContent, row.querySelector("td[data-rate]").dataset.rate
+        ])"""
+    )
+    converted = dict(api_rows(server, "top-referrers", "source", range="30d", event="Signup"))
+    everyone = {
+        row["source"]: row["visitors"]
+        for row in api(server, "top-referrers", limit="1000", range="30d")["results"]
+    }
+    assert rates and [(source, float(rate)) for source, rate in rates] == [
+        (source, round(100 * converted[source] / everyone[source], 1)) for source, _ in rates
+    ]
+
+
 def test_the_chart_compares_with_the_previous_period_and_last_year(
     page: Page, server: RunningServer, login: Login
 ) -> None:

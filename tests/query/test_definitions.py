@@ -38,6 +38,8 @@ import pytest
 
 from conftest import BROWSER_UA, ManualClock, empty_database
 from footfall import Analytics, IngestContext
+from footfall.query.filters import Filters
+from footfall.query.goals import Goal
 from footfall.store.rollups import roll_up
 
 SITE = "https://example.com"
@@ -344,3 +346,53 @@ def test_the_chart_compares_with_the_period_before_or_a_year_earlier(scenario):
     assert year.comparison[0].bucket == "2025-11-18 00:00"
     assert sum(p.visitors for p in year.comparison) == 0
     assert api.get_timeseries_sync(**DAY).comparison is None
+
+
+# Goals on Nov 18, of its 4 visitors: Signup was sent by A (1 of 4: 25.0 %); /pricing was
+# viewed by D (25.0 %); "/*" is every view (A B D, 6 views: 75.0 %); "/doc_" is no "/docs"
+# (the "_" is literal, not LIKE's any character); nobody sent "Nothing" or viewed "/none*".
+# With page=/pricing the visits are D1's only (1 visitor): D sent no Signup (0.0 %), viewed
+# /pricing once (100.0 %) and three pages in all.
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (
+            {},
+            [
+                ("Signup", 1, 1, 25.0),
+                ("Visit /pricing", 1, 1, 25.0),
+                ("Visit /*", 3, 6, 75.0),
+                ("Visit /doc_", 0, 0, 0.0),
+                ("Nothing", 0, 0, 0.0),
+                ("Visit /none*", 0, 0, 0.0),
+            ],
+        ),
+        (
+            {"page": "/pricing"},
+            [
+                ("Signup", 0, 0, 0.0),
+                ("Visit /pricing", 1, 1, 100.0),
+                ("Visit /*", 1, 3, 100.0),
+                ("Visit /doc_", 0, 0, 0.0),
+                ("Nothing", 0, 0, 0.0),
+                ("Visit /none*", 0, 0, 0.0),
+            ],
+        ),
+    ],
+)
+def test_goals_and_their_conversion_rates(scenario, filters, expected):
+    goals = [
+        Goal.parse(text)
+        for text in (
+            "event:Signup",
+            "page:/pricing",
+            "page:/*",
+            "page:/doc_",
+            "event:Nothing",
+            "page:/none*",
+        )
+    ]
+    queries = scenario.api.queries
+    period = queries.period(None, DAY["from_date"], DAY["to_date"])
+    found = queries.goals(period, Filters(**filters), goals)
+    assert [(g.goal, g.visitors, g.conversions, g.conversion_rate) for g in found] == expected

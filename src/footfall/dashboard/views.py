@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,8 +24,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from footfall.api import MAX_LIMIT
 from footfall.dashboard import charts, countries, session
 from footfall.query.filters import DIRECT, Filters
+from footfall.query.goals import Goal
 from footfall.query.metrics import RawEventsPurged, shared_selections
 from footfall.query.ranges import InvalidQuery
 from footfall.store import admin_sessions
@@ -210,6 +212,42 @@ async def _or_reason(report: Awaitable[T]) -> T | str:
         return error.message
 
 
+def _selected_goal(goals: Sequence[Goal], filters: Filters) -> Goal | None:
+    """The goal whose filter the view has (``event=Signup``, ``page=/pricing``), if any."""
+    chosen = filters.to_dict()
+    for goal in goals:
+        own = goal.filter
+        if own is not None and all(chosen.get(k) == v for k, v in own.items()):
+            return goal
+    return None
+
+
+def _conversion_rates(results: dict[str, Any], selected: bool) -> dict[str, dict[str, float]]:
+    """With a goal selected, per list and row, its converting visitors over the row's
+    visitors without the goal, in percent: the conversion rate of each source, country,
+    device, browser, OS and page."""
+    if not selected:
+        return {}
+    base, pages = results.pop("base"), results.pop("base_pages")
+    lists = {
+        "top-referrers": (results["referrers"], base.referrers, "source"),
+        "top-countries": (results["countries"], base.countries, "value"),
+        "top-devices": (results["devices"], base.devices, "value"),
+        "top-browsers": (results["browsers"], base.browsers, "value"),
+        "top-os": (results["systems"], base.os, "value"),
+        "top-pages": (results["pages"], pages, "path"),
+    }
+    rates: dict[str, dict[str, float]] = {}
+    for name, (rows, all_rows, key) in lists.items():
+        totals = {getattr(row, key): row.visitors for row in all_rows}
+        rates[name] = {
+            getattr(row, key): round(100 * row.visitors / totals[getattr(row, key)], 1)
+            for row in rows
+            if totals.get(getattr(row, key))
+        }
+    return rates
+
+
 COMPARISONS = {None: "No comparison", "previous": "Previous period", "year": "Last year"}
 """What the chart can draw beside the period (``?compare=``)."""
 
@@ -249,6 +287,14 @@ async def _report(
             else api.get_utm(sources, limit, range, **params)
         ),
     }
+    goals = analytics.config.goals
+    if goals:
+        calls["goals"] = api.get_goals(range, **params)
+    selected = _selected_goal(goals, filters)
+    if selected is not None:  # each row's visitors without the goal, for its rate
+        base = {k: v for k, v in params.items() if k not in selected.filter}  # type: ignore[union-attr]
+        calls["base"] = api.get_overview(MAX_LIMIT, range, **base)
+        calls["base_pages"] = api.get_top_pages(MAX_LIMIT, range, **base)
     if filters.event is not None:
         calls["properties"] = _or_reason(
             api.get_event_properties(filters.event, 50, range, **{**options, **filters.to_dict()})
@@ -268,6 +314,7 @@ async def _report(
         browsers=overview.browsers,
         systems=overview.os,
     )
+    rates = _conversion_rates(results, selected is not None)
     series = results["series"]
     stats = results["stats"]
     zone = analytics.config.zone
@@ -275,6 +322,9 @@ async def _report(
     now = analytics.config.clock().astimezone(zone).replace(tzinfo=None)
     return {
         **results,
+        "goal_rows": list(zip(results.get("goals", []), goals, strict=True)),
+        "selected_goal": selected,
+        "rates": rates,
         "pages_tab": tab,
         "sources_tab": sources,
         "sources_tabs": SOURCES_TABS,

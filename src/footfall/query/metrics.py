@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
@@ -49,6 +49,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from footfall.query import visit_reports
 from footfall.query.engagement import NONE, PageEngagement, page_engagement
 from footfall.query.filters import Filters, attribute_is, empty_value
+from footfall.query.goals import Goal
 from footfall.query.properties import PROPERTY, property_part, property_rows
 from footfall.query.ranges import InvalidQuery, Period, bucket_label, resolve_period
 from footfall.query.results import (
@@ -57,6 +58,7 @@ from footfall.query.results import (
     EntryPage,
     EventProperty,
     ExitPage,
+    GoalConversion,
     Metric,
     Overview,
     PageStats,
@@ -156,6 +158,7 @@ class RawEventsPurged(InvalidQuery):
         "hours": ("hourly charts need", ", or a range of several days"),
         "properties": ("an event's properties need", ""),
         "visits": ("entry and exit pages, channels and UTM tags need", ""),
+        "goals": ("page goals need", ""),
     }
     """What needs the raw events (``need``): the message's subject, and what to do instead."""
 
@@ -930,6 +933,53 @@ class Queries:
         with self.engine.connect() as conn:
             _require_raw_events(read_state(conn), [naive_utc(period.start)], period.zone, "visits")
             return visit_reports.exit_pages(conn, period, filters, limit)
+
+    def goals(
+        self, period: Period, filters: Filters, goals: Sequence[Goal]
+    ) -> list[GoalConversion]:
+        """Each goal's unique and total conversions and conversion rate (query/goals.py):
+        an event's from the events' rollups, a property value's from its rollups, a page's
+        from raw page views."""
+        if not goals:
+            return []
+        visitors = self._totals(period, filters)["visitors"]
+        events = {e.name: e for e in self.top_events(period, filters, limit=10_000)}
+        found: list[GoalConversion] = []
+        for goal in goals:
+            try:
+                reached = self._goal_numbers(period, filters, goal, events)
+            except RawEventsPurged:
+                reached = None
+            if reached is None:
+                found.append(GoalConversion(goal.name, None, None, None))
+                continue
+            people, count = reached
+            rate = round(100 * people / visitors, 1) if visitors else 0.0
+            found.append(GoalConversion(goal.name, people, count, rate))
+        return found
+
+    def _goal_numbers(
+        self, period: Period, filters: Filters, goal: Goal, events: dict[str, TopEvent]
+    ) -> tuple[int, int] | None:
+        if goal.event is not None and goal.prop is None:
+            event = events.get(goal.event)
+            return (event.visitors, event.events) if event is not None else (0, 0)
+        if goal.event is not None and goal.prop is not None:
+            key, value = goal.prop
+            for row in self.event_properties(period, filters, goal.event, limit=10_000):
+                if (row.key, row.value) == (key, value):
+                    return row.visitors, row.events
+            return 0, 0
+        with self.engine.connect() as conn:
+            state = read_state(conn)
+            _require_raw_events(state, [naive_utc(period.start)], period.zone, "goals")
+            pv = page_view.c
+            row = conn.execute(
+                self._table_rows(page_view, period, filters)
+                .where(pv.path.like(goal.like(), escape="\\"))
+                .with_only_columns(func.count(distinct(pv.visitor_id)), func.count())
+            ).one()
+        return int(row[0]), int(row[1])
 
     def visit_breakdown(
         self, period: Period, filters: Filters, by: str, limit: int = 10

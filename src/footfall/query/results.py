@@ -123,6 +123,21 @@ class ExitPage(_Json):
 
 
 @dataclass(frozen=True, slots=True)
+class GoalConversion(_Json):
+    """One goal of the configuration, over the period."""
+
+    goal: str
+    """Its name: the event (``Signup``, ``Signup (plan: pro)``) or ``Visit /pricing``."""
+    visitors: int | None
+    """Unique conversions: the visitors who reached it (None: its numbers need raw events
+    that are purged: a page goal, or an event's property, with older days)."""
+    conversions: int | None
+    """Total conversions: its events, or page views."""
+    conversion_rate: float | None
+    """``visitors`` over the period's visitors, in percent, to one decimal."""
+
+
+@dataclass(frozen=True, slots=True)
 class TopReferrer(_Json):
     """One row of the referrer sources of visits."""
 

@@ -73,6 +73,11 @@ async def _utm(api: AnalyticsAPI, request: Request, p: dict[str, Any]) -> Any:
     return await api.get_utm(tag, p.pop("limit"), p.pop("range"), **p)
 
 
+async def _goals(api: AnalyticsAPI, _r: Request, p: dict[str, Any]) -> Any:
+    p.pop("limit")
+    return await api.get_goals(p.pop("range"), **p)
+
+
 async def _realtime(api: AnalyticsAPI, _r: Request, _p: dict[str, Any]) -> Any:
     return await api.get_realtime_visitors()
 
@@ -131,6 +136,14 @@ ENDPOINTS = (
         results.ExitPage,
         True,
         _list("get_exit_pages"),
+    ),
+    Endpoint(
+        "goals",
+        "The configured goals: unique and total conversions, conversion rate",
+        results.GoalConversion,
+        True,
+        _goals,
+        params=("range", "from", "to", *Filters.__dataclass_fields__),
     ),
     Endpoint(
         "channels",
