@@ -26,6 +26,7 @@ from footfall.query.results import (
     EntryPage,
     EventProperty,
     ExitPage,
+    FunnelReport,
     GoalConversion,
     Overview,
     PageStats,
@@ -173,6 +174,26 @@ class AnalyticsAPI:
         q = self.queries
         period = q.period(range, from_date, to_date)
         return q.goals(period, _filters(filters), self._analytics.config.goals)
+
+    def get_funnel_sync(
+        self,
+        name: str,
+        range: str | None = None,
+        *,
+        from_date: DateLike = None,
+        to_date: DateLike = None,
+        **filters: str | None,
+    ) -> FunnelReport:
+        """The configured funnel ``name``: the visitors who reached each step, in order,
+        within one visit, and the drop-off between steps. It needs the period's raw events
+        (``retention_days``)."""
+        funnels = {f.name: f for f in self._analytics.config.funnels}
+        if name not in funnels:
+            known = ", ".join(funnels) or "none is configured"
+            raise InvalidQuery("name", f"is not a funnel of the configuration ({known})")
+        q = self.queries
+        period = q.period(range, from_date, to_date)
+        return q.funnel(period, _filters(filters), funnels[name])
 
     def get_channels_sync(
         self, limit: int = 10, range: str | None = None, **kw: Any
@@ -330,6 +351,10 @@ class AnalyticsAPI:
     async def get_goals(self, range: str | None = None, **kw: Any) -> list[GoalConversion]:
         """The same as ``get_goals_sync``, off the event loop."""
         return await _off_loop(self.get_goals_sync, range, **kw)
+
+    async def get_funnel(self, name: str, range: str | None = None, **kw: Any) -> FunnelReport:
+        """The same as ``get_funnel_sync``, off the event loop."""
+        return await _off_loop(self.get_funnel_sync, name, range, **kw)
 
     async def get_channels(
         self, limit: int = 10, range: str | None = None, **kw: Any

@@ -57,6 +57,7 @@ def _shown(config: Config) -> dict[str, str]:
         "hostnames": ", ".join(config.hostnames) if config.hostnames else "any",
         "exclude_paths": ", ".join(config.exclude_paths) or "none",
         "goals": ", ".join(goal.name for goal in config.goals) or "none",
+        "funnels": ", ".join(funnel.name for funnel in config.funnels) or "none",
         "rate_limit_per_minute": str(config.rate_limit_per_minute or "no limit"),
         "public_counters": "yes" if config.public_counters else "no",
         "trusted_proxies": ", ".join(config.trusted_proxies) or "none",

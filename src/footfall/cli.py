@@ -18,6 +18,7 @@ from footfall._version import __version__
 from footfall.analytics import Analytics
 from footfall.config import Config
 from footfall.geoip import country_database_path
+from footfall.query.funnels import Funnel
 from footfall.query.goals import Goal
 from footfall.store.database import without_password
 
@@ -29,16 +30,19 @@ DEMO_PAGEVIEWS = 150_000
 VISITS_LABEL = "Building visits from the raw events (days)"
 
 
-class GoalText(click.ParamType):
-    """A goal as text (``footfall.query.goals.Goal.parse``), checked when it is read;
-    the environment separates several with ``|`` (an event's name may hold spaces)."""
+class ParsedText(click.ParamType):
+    """Text that ``parse`` must accept (a goal, a funnel), checked when it is read; the
+    environment separates several with ``|`` (an event's name may hold spaces)."""
 
-    name = "goal"
     envvar_list_splitter = "|"
+
+    def __init__(self, name: str, parse: Callable[[str], object]) -> None:
+        self.name = name
+        self.parse = parse
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         try:
-            Goal.parse(value.strip())
+            self.parse(value.strip())
         except ValueError as error:
             self.fail(str(error), param, ctx)
         return value.strip()
@@ -98,10 +102,20 @@ def _server_options(func: Callable[..., None]) -> Callable[..., None]:
             "goals",
             envvar="FOOTFALL_GOAL",
             multiple=True,
-            type=GoalText(),
+            type=ParsedText("goal", Goal.parse),
             help="A goal for the dashboard's goals panel: event:Signup, event:Signup;plan=pro "
             "or page:/pricing (* for any characters); repeatable ('|'-separated in the "
             "environment).",
+        ),
+        click.option(
+            "--funnel",
+            "funnels",
+            envvar="FOOTFALL_FUNNEL",
+            multiple=True,
+            type=ParsedText("funnel", Funnel.parse),
+            help="A funnel for the dashboard: 'Signup: page:/pricing > page:/signup > "
+            "event:Signup' (a name, then two steps or more as --goal writes them); "
+            "repeatable ('|'-separated in the environment).",
         ),
         click.option(
             "--rate-limit",
@@ -280,9 +294,16 @@ def demo(
     A database that already holds events is served as it is (so running the demo twice
     does not double the data) unless --reset is given.
     """
-    from footfall.demo import DEMO_GOALS, clear_events, count_pageviews, generate_demo
+    from footfall.demo import (
+        DEMO_FUNNELS,
+        DEMO_GOALS,
+        clear_events,
+        count_pageviews,
+        generate_demo,
+    )
 
     options["goals"] = options.get("goals") or DEMO_GOALS
+    options["funnels"] = options.get("funnels") or DEMO_FUNNELS
 
     _upgrade(database)
     analytics = Analytics(database_url=database)
@@ -324,6 +345,7 @@ def _config_options(
     hostnames: tuple[str, ...],
     exclude_paths: tuple[str, ...],
     goals: tuple[str, ...],
+    funnels: tuple[str, ...],
     rate_limit: int,
     public_counters: bool,
     timezone: str,
@@ -339,6 +361,7 @@ def _config_options(
         "hostnames": list(hostnames) or None,
         "exclude_paths": list(exclude_paths),
         "goals": list(goals),
+        "funnels": list(funnels),
         "rate_limit_per_minute": rate_limit or None,
         "public_counters": public_counters,
         "timezone": timezone,

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from footfall.clock import Clock, system_clock
 from footfall.ingest.client_ip import parse_trusted_proxies
+from footfall.query.funnels import Funnel
 from footfall.query.goals import Goal
 from footfall.store.database import database_url
 
@@ -126,6 +127,10 @@ class Config:
     ``event:Signup`` (a custom event), ``event:Signup;plan=pro`` (with one property
     value) or ``page:/pricing`` (a page view; ``*`` matches any characters, as in
     ``page:/blog/*``)."""
+    funnels: Sequence[Funnel | str] = ()
+    """The funnels the dashboard can show, each a ``Funnel`` or its text: a name, then two
+    steps or more as goals are written, ``Signup flow: page:/pricing > page:/signup >
+    event:Signup``: the visitors whose visit took them in order, step by step."""
     max_batch_size: int = 1000
     """Most events written in one transaction by the group-commit writer."""
     clock: Clock = field(default=system_clock, repr=False)
@@ -177,6 +182,10 @@ class Config:
             )
         goals = tuple(g if isinstance(g, Goal) else Goal.parse(g) for g in self.goals)
         object.__setattr__(self, "goals", goals)
+        funnels = tuple(f if isinstance(f, Funnel) else Funnel.parse(f) for f in self.funnels)
+        if len({f.name for f in funnels}) < len(funnels):
+            raise ValueError("two funnels have the same name")
+        object.__setattr__(self, "funnels", funnels)
         if self.geoip_database is not None and not Path(self.geoip_database).is_file():
             raise ValueError(f"geoip_database {str(self.geoip_database)!r} is not a file")
 

@@ -389,6 +389,8 @@ _LANDING: dict[str, _Dist[str]] = {
 _BOUNCE_BY_SECTION = {"blog": 0.62, "docs": 0.45, "home": 0.38, "pricing": 0.4, "broken": 0.55}
 DEMO_GOALS = ("event:Signup", "event:Signup;plan=pro", "event:Download", "page:/pricing")
 """The goals ``footfall demo`` serves with unless given its own (``--goal``)."""
+DEMO_FUNNELS = ("Signup: page:/ > page:/pricing > page:/signup > event:Signup",)
+"""The funnel ``footfall demo`` serves with unless given its own (``--funnel``)."""
 _REPORTED = 0.8
 """The share of page views whose tracker reports engagement (the rest: a browser that
 never hid the page before the data ends, a server-counted page without the script)."""

@@ -271,6 +271,27 @@ def test_goals_and_the_conversion_rate_of_each_row(
     ]
 
 
+def test_a_funnel_shows_the_apis_steps(
+    page: Page, make_demo_server: Callable[..., RunningServer], login: Login
+) -> None:
+    funnel = "Signup: page:/ > page:/pricing > page:/signup > event:Signup"
+    server = make_demo_server(clock=ManualClock(system_clock()), funnels=[funnel])
+    login(page, server)
+    page.get_by_role("navigation", name="Funnels").get_by_role("link", name="Signup").click()
+    page.wait_for_url(lambda url: query(url).get("funnel") == "Signup")
+    shown = page.locator("table[data-list=funnel] tbody tr").evaluate_all(
+        """rows => rows.map(row => [
+            Number(row.querySelector("td[data-visitors]").dataset.visitors),
+            Number(row.querySelector("td[data-dropoff]").dataset.dropoff),
+            Number(row.querySelector("td[data-rate]").dataset.rate),
+        ])"""
+    )
+    steps = api(server, "funnel", name="Signup", range="30d")["steps"]
+    assert shown == [[s["visitors"], s["dropoff"], s["conversion_rate"]] for s in steps]
+    visitors = [s["visitors"] for s in steps]
+    assert visitors[0] > visitors[-1] > 0 and visitors == sorted(visitors, reverse=True)
+
+
 def test_the_chart_compares_with_the_previous_period_and_last_year(
     page: Page, server: RunningServer, login: Login
 ) -> None:

@@ -39,6 +39,7 @@ import pytest
 from conftest import BROWSER_UA, ManualClock, empty_database
 from footfall import Analytics, IngestContext
 from footfall.query.filters import Filters
+from footfall.query.funnels import Funnel
 from footfall.query.goals import Goal
 from footfall.store.rollups import roll_up
 
@@ -396,3 +397,48 @@ def test_goals_and_their_conversion_rates(scenario, filters, expected):
     period = queries.period(None, DAY["from_date"], DAY["to_date"])
     found = queries.goals(period, Filters(**filters), goals)
     assert [(g.goal, g.visitors, g.conversions, g.conversion_rate) for g in found] == expected
+
+
+# Funnels on Nov 18. "/" starts A, B, D1 and D2 (visitors A B D); only D1 goes on to
+# /pricing, then /docs; only A sends Signup after a page view; and nobody sees /pricing
+# after /docs (D1 saw it before): order counts, within one visit.
+@pytest.mark.parametrize(
+    ("text", "filters", "expected"),
+    [
+        (
+            "Docs: page:/ > page:/pricing > page:/docs",
+            {},
+            [
+                ("Visit /", 3, 4, 0, 100.0),
+                ("Visit /pricing", 1, 1, 2, 33.3),
+                ("Visit /docs", 1, 1, 0, 33.3),
+            ],
+        ),
+        (
+            "Signup: page:/* > event:Signup",
+            {},
+            [("Visit /*", 3, 4, 0, 100.0), ("Signup", 1, 1, 2, 33.3)],
+        ),
+        (
+            "Backwards: page:/docs > page:/pricing",
+            {},
+            [("Visit /docs", 1, 1, 0, 100.0), ("Visit /pricing", 0, 0, 1, 0.0)],
+        ),
+        (
+            "Docs: page:/ > page:/pricing > page:/docs",
+            {"event": "Signup"},  # A's visit only
+            [
+                ("Visit /", 1, 1, 0, 100.0),
+                ("Visit /pricing", 0, 0, 1, 0.0),
+                ("Visit /docs", 0, 0, 0, 0.0),
+            ],
+        ),
+    ],
+)
+def test_funnels_step_by_step_within_a_visit(scenario, text, filters, expected):
+    queries = scenario.api.queries
+    period = queries.period(None, DAY["from_date"], DAY["to_date"])
+    report = queries.funnel(period, Filters(**filters), Funnel.parse(text))
+    assert report.name == text.split(":")[0]
+    found = [(s.step, s.visitors, s.visits, s.dropoff, s.conversion_rate) for s in report.steps]
+    assert found == expected

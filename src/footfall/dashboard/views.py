@@ -117,6 +117,7 @@ def dashboard_routes(analytics: Analytics, *, standalone: bool = False) -> list[
                 _tab(request, "pages", PAGES_TABS, "top"),
                 request.query_params.get("compare"),
                 _tab(request, "sources", SOURCES_TABS, "source"),
+                request.query_params.get("funnel"),
             )
         except InvalidQuery as invalid:
             return _render(
@@ -258,6 +259,7 @@ async def _report(
     tab: str = "top",
     compare: str | None = None,
     sources: str = "source",
+    funnel: str | None = None,
 ) -> dict[str, Any]:
     """Every number of the page, from the aggregation API, queried concurrently; of the
     pages card, the list of its tab ``tab``; on the chart, the period ``compare`` says; of
@@ -287,6 +289,8 @@ async def _report(
             else api.get_utm(sources, limit, range, **params)
         ),
     }
+    if funnel:
+        calls["funnel"] = _or_reason(api.get_funnel(funnel, range, **params))
     goals = analytics.config.goals
     if goals:
         calls["goals"] = api.get_goals(range, **params)
@@ -323,6 +327,8 @@ async def _report(
     return {
         **results,
         "goal_rows": list(zip(results.get("goals", []), goals, strict=True)),
+        "funnels": [f.name for f in analytics.config.funnels],
+        "funnel_name": funnel,
         "selected_goal": selected,
         "rates": rates,
         "pages_tab": tab,

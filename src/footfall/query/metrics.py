@@ -49,6 +49,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from footfall.query import visit_reports
 from footfall.query.engagement import NONE, PageEngagement, page_engagement
 from footfall.query.filters import Filters, attribute_is, empty_value
+from footfall.query.funnels import Funnel, events_of, funnel_select
 from footfall.query.goals import Goal
 from footfall.query.properties import PROPERTY, property_part, property_rows
 from footfall.query.ranges import InvalidQuery, Period, bucket_label, resolve_period
@@ -58,6 +59,8 @@ from footfall.query.results import (
     EntryPage,
     EventProperty,
     ExitPage,
+    FunnelReport,
+    FunnelStep,
     GoalConversion,
     Metric,
     Overview,
@@ -159,6 +162,7 @@ class RawEventsPurged(InvalidQuery):
         "properties": ("an event's properties need", ""),
         "visits": ("entry and exit pages, channels and UTM tags need", ""),
         "goals": ("page goals need", ""),
+        "funnels": ("funnels need", ""),
     }
     """What needs the raw events (``need``): the message's subject, and what to do instead."""
 
@@ -980,6 +984,24 @@ class Queries:
                 .with_only_columns(func.count(distinct(pv.visitor_id)), func.count())
             ).one()
         return int(row[0]), int(row[1])
+
+    def funnel(self, period: Period, filters: Filters, funnel: Funnel) -> FunnelReport:
+        """The visitors and visits that reached each step of ``funnel`` (query/funnels.py),
+        from the period's raw events (``RawEventsPurged`` for a period without them)."""
+        with self.engine.connect() as conn:
+            _require_raw_events(read_state(conn), [naive_utc(period.start)], period.zone, "funnels")
+            events = events_of(
+                [(t, self._table_rows(t, period, filters)) for t in (page_view, custom_event)]
+            )
+            found = {step: (v, n) for step, v, n in conn.execute(funnel_select(funnel, events))}
+        steps: list[FunnelStep] = []
+        first = found.get(0, (0, 0))[0]
+        for index, goal in enumerate(funnel.steps):
+            visitors, visits = (int(n) for n in found.get(index, (0, 0)))
+            before = steps[-1].visitors if steps else visitors
+            rate = round(100 * visitors / first, 1) if first else 0.0
+            steps.append(FunnelStep(goal.name, visitors, visits, before - visitors, rate))
+        return FunnelReport(funnel.name, steps)
 
     def visit_breakdown(
         self, period: Period, filters: Filters, by: str, limit: int = 10

@@ -138,6 +138,29 @@ class GoalConversion(_Json):
 
 
 @dataclass(frozen=True, slots=True)
+class FunnelStep(_Json):
+    """One step of a funnel, over the period."""
+
+    step: str
+    """The step, as the goals name it (``Visit /pricing``, ``Signup``)."""
+    visitors: int
+    """Visitors with a visit that reached it, every step before it in order."""
+    visits: int
+    dropoff: int
+    """Visitors the step before had and this one has not (0 for the first)."""
+    conversion_rate: float
+    """``visitors`` of the first step's, in percent, to one decimal."""
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelReport(_Json):
+    """A funnel of the configuration over the period."""
+
+    name: str
+    steps: list[FunnelStep]
+
+
+@dataclass(frozen=True, slots=True)
 class TopReferrer(_Json):
     """One row of the referrer sources of visits."""
 

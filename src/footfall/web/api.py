@@ -78,6 +78,11 @@ async def _goals(api: AnalyticsAPI, _r: Request, p: dict[str, Any]) -> Any:
     return await api.get_goals(p.pop("range"), **p)
 
 
+async def _funnel(api: AnalyticsAPI, request: Request, p: dict[str, Any]) -> Any:
+    p.pop("limit")
+    return await api.get_funnel(request.query_params.get("name", ""), p.pop("range"), **p)
+
+
 async def _realtime(api: AnalyticsAPI, _r: Request, _p: dict[str, Any]) -> Any:
     return await api.get_realtime_visitors()
 
@@ -144,6 +149,14 @@ ENDPOINTS = (
         True,
         _goals,
         params=("range", "from", "to", *Filters.__dataclass_fields__),
+    ),
+    Endpoint(
+        "funnel",
+        "A funnel of the configuration (name=...): visitors and drop-off per step",
+        results.FunnelReport,
+        False,
+        _funnel,
+        params=("name", "range", "from", "to", *Filters.__dataclass_fields__),
     ),
     Endpoint(
         "channels",
