@@ -594,6 +594,11 @@ def _counted_twice(
         table, value, source = item_source(dimension)
         other = OTHER_VIEW if table is page_view else OTHER_EVENT
         _, other_value, other_source = item_source(dimension, other)
+        # An event's name ``+ ""``: no index on it. SQLite took the one on (name, timestamp)
+        # and went through every event of that name ever, for each event of the day (1.5 s
+        # of a 30-day page at 1,000,000 events), rather than the few events of the visit.
+        if table is custom_event:
+            other_value = other_value + ""
         same: list[Any] = [other.c.session_id == w.session_id, other_value == value]
         if dimension == PROPERTY:  # the other event's properties: a join of its own
             inner = exists().select_from(other_source).where(*same)

@@ -37,10 +37,19 @@ def upgrade() -> None:
         sa.Column("scroll_sum", sa.BigInteger, nullable=False),
         sa.Column("scroll_views", sa.BigInteger, nullable=False),
     )
-    op.create_index("ix_rollup_engagement", "rollup_engagement", ["day", "path"])
+    op.create_index("ix_rollup_engagement", "rollup_engagement", ["path", "day"])
+    engaged = sa.text("engaged_ms IS NOT NULL")
+    op.create_index(
+        "ix_page_view_engaged",
+        "page_view",
+        ["timestamp", "path", "engaged_ms", "scroll_depth"],
+        sqlite_where=engaged,
+        postgresql_where=engaged,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_page_view_engaged", "page_view")
     op.drop_index("ix_rollup_engagement", "rollup_engagement")
     op.drop_table("rollup_engagement")
     for table in ("rollup_visit_part", "visit"):
