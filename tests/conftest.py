@@ -261,11 +261,17 @@ def serve() -> Iterator[Callable[[Analytics], RunningServer]]:
 
 
 def count_rows(database_url: str, table: str, where: str = "") -> int:
+    return int(query_rows(database_url, f"SELECT count(*) FROM {table} {where}")[0][0])
+
+
+def query_rows(database_url: str, query: str) -> list[tuple[Any, ...]]:
+    """The rows of ``query`` (SQL text) on the database, as tuples."""
     engine = sa.create_engine(database_url)
-    with engine.connect() as conn:
-        value = conn.execute(sa.text(f"SELECT count(*) FROM {table} {where}")).scalar_one()
-    engine.dispose()
-    return int(value)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sa.text(query))]
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

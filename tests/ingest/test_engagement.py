@@ -7,19 +7,9 @@ The numbers asserted are worked out by hand in each test's comments.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from conftest import IPHONE_UA, count_rows
+from conftest import IPHONE_UA, count_rows, query_rows
 
 SITE = "https://example.com"
-
-
-def _rows(database_url: str, query: str) -> list[tuple]:
-    engine = sa.create_engine(database_url)
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(sa.text(query))]
-    engine.dispose()
-    return rows
 
 
 def engagement(path: str, engaged_ms: object, depth: object = None) -> dict:
@@ -41,8 +31,10 @@ def test_an_engagement_is_no_custom_event_and_no_interaction(serve, make_analyti
     assert server.event(engagement("/a", 5_000, 50)).status_code == 202
 
     assert count_rows(database_url, "custom_event") == 0
-    assert _rows(database_url, "SELECT engaged_ms, scroll_depth FROM page_view") == [(43_000, 64)]
-    assert _rows(database_url, "SELECT engaged_ms, pageviews, interactions FROM visit") == [
+    assert query_rows(database_url, "SELECT engaged_ms, scroll_depth FROM page_view") == [
+        (43_000, 64)
+    ]
+    assert query_rows(database_url, "SELECT engaged_ms, pageviews, interactions FROM visit") == [
         (43_000, 1, 0)
     ]
     api = analytics.api
@@ -94,8 +86,8 @@ def test_engagement_without_an_open_visit_is_dropped(serve, make_analytics, data
     # A page the visit did not view: the visit's engaged time stays the sum of its views'.
     server.event({"url": SITE + "/b"})
     assert "X-Footfall-Dropped" not in server.event(engagement("/elsewhere", 9_000)).headers
-    assert _rows(database_url, "SELECT sum(engaged_ms) FROM visit") == [(0,)]
-    assert _rows(database_url, "SELECT count(engaged_ms) FROM page_view") == [(0,)]
+    assert query_rows(database_url, "SELECT sum(engaged_ms) FROM visit") == [(0,)]
+    assert query_rows(database_url, "SELECT count(engaged_ms) FROM page_view") == [(0,)]
     assert count_rows(database_url, "custom_event") == 0
 
 
@@ -113,6 +105,6 @@ def test_engagement_values_are_checked_and_bounded(serve, make_analytics, databa
         assert response.json()["field"] == field
     # Over 100% (a page that grew) is 100; ten hours in one report are cut to 30 minutes.
     assert server.event(engagement("/a", 36_000_000, 250.4)).status_code == 202
-    assert _rows(database_url, "SELECT engaged_ms, scroll_depth FROM page_view") == [
+    assert query_rows(database_url, "SELECT engaged_ms, scroll_depth FROM page_view") == [
         (30 * 60 * 1000, 100)
     ]

@@ -7,21 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-import sqlalchemy as sa
 from starlette.requests import Request
 
-from conftest import BROWSER_UA, count_rows
+from conftest import BROWSER_UA, count_rows, query_rows
 from footfall import DropEvent, Dropped, DropReason, Event, IngestContext, InvalidEvent
 
 SITE = "https://example.com"
-
-
-def _rows(database_url: str, query: str) -> list[tuple]:
-    engine = sa.create_engine(database_url)
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(sa.text(query))]
-    engine.dispose()
-    return rows
 
 
 def test_hooks_observe_change_and_drop_events(serve, make_analytics, database_url):
@@ -48,7 +39,9 @@ def test_hooks_observe_change_and_drop_events(serve, make_analytics, database_ur
     assert [e.path for e in seen_after] == ["/a"]
     assert seen_after[0].session_id != 0 and seen_after[0].visitor_id != 0
     assert count_rows(database_url, "page_view") == 0
-    assert _rows(database_url, "SELECT properties FROM custom_event") == [('{"checked":true}',)]
+    assert query_rows(database_url, "SELECT properties FROM custom_event") == [
+        ('{"checked":true}',)
+    ]
 
 
 def test_a_failing_hook_drops_the_event_and_never_fails_the_request(
@@ -75,7 +68,9 @@ def test_sessions_split_after_30_idle_minutes(serve, make_analytics, database_ur
     server.event({"url": SITE + "/3"})  # exactly 30 min idle: still the same visit
     clock.advance(minutes=30, seconds=1)
     server.event({"url": SITE + "/4"})  # 30 min 1 s idle: a new visit
-    rows = _rows(database_url, "SELECT path, session_id, visitor_id FROM page_view ORDER BY path")
+    rows = query_rows(
+        database_url, "SELECT path, session_id, visitor_id FROM page_view ORDER BY path"
+    )
     sessions = [r[1] for r in rows]
     assert sessions[0] == sessions[1] == sessions[2] != sessions[3]
     assert len({r[2] for r in rows}) == 1
