@@ -564,7 +564,13 @@ def test_tab_goes_skip_link_ranges_controls_chart_then_lists(
         *RANGE_LABELS,
         "Show",
         "Export CSV",
+        "No comparison",
+        "Previous period",
+        "Last year",
         "Show the numbers as a table",
+        "Top pages",
+        "Entry pages",
+        "Exit pages",
         first_page.text_content(),
     ]
     tags = [r["tag"] for r in reached]
