@@ -83,8 +83,14 @@ def test_engagement_without_an_open_visit_is_dropped(serve, make_analytics, data
     clock.advance(minutes=30, seconds=1)  # the visit ended: nothing to add to
     late = server.event(engagement("/a", 1_000))
     assert late.status_code == 202 and late.headers["X-Footfall-Dropped"] == "no_visit"
-    # A page the visit did not view: the visit's engaged time stays the sum of its views'.
+    # A page the visit viewed over 30 minutes ago (its day may be rolled up since): none.
     server.event({"url": SITE + "/b"})
+    clock.advance(minutes=20)
+    server.event({"url": SITE + "/c"})
+    clock.advance(minutes=11)
+    late_view = server.event(engagement("/b", 7_000))
+    assert late_view.status_code == 202 and "X-Footfall-Dropped" not in late_view.headers
+    # A page the visit did not view: the visit's engaged time stays the sum of its views'.
     assert "X-Footfall-Dropped" not in server.event(engagement("/elsewhere", 9_000)).headers
     assert query_rows(database_url, "SELECT sum(engaged_ms) FROM visit") == [(0,)]
     assert query_rows(database_url, "SELECT count(engaged_ms) FROM page_view") == [(0,)]

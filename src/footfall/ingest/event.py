@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 PAGEVIEW = "pageview"
 ENGAGEMENT = "engagement"
 """The name of what a tracker sends when a page is hidden or left: never a custom event."""
+ENGAGED_VIEW_AGE = timedelta(minutes=30)
+"""The oldest page view an engagement still adds to: no older than a visit stays open
+without an event, so never one of a day already rolled up (at 00:35 the next day)."""
 
 
 class DropReason(enum.StrEnum):

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from footfall.ingest.event import Engagement, Event
+from footfall.ingest.event import ENGAGED_VIEW_AGE, Engagement, Event
 from footfall.store.batching import BatchThread
 from footfall.store.database import write_connection
 from footfall.store.dialect import insert_for
@@ -159,29 +159,29 @@ class BatchWriter:
     def _engagement_values(self, engagement: Engagement) -> tuple[tuple[Any, ...], ...]:
         """The parameters of ``_engagement_statements``: the visit's, the page view's."""
         path = self._pageview_insert.cut("path", engagement.path)
-        session, engaged, depth = (
-            engagement.session_id,
-            engagement.engaged_ms,
-            engagement.scroll_depth,
-        )
-        return (engaged, session, path), (engaged, depth, depth, session, path)
+        session, engaged = engagement.session_id, engagement.engaged_ms
+        depth = engagement.scroll_depth
+        since = self._pageview_insert.timestamp(engagement.timestamp - ENGAGED_VIEW_AGE)
+        return (engaged, session, path, since), (engaged, depth, depth, session, path, since)
 
 
 def _engagement_statements(dialect: str) -> tuple[str, str]:
     """Add an engagement to the visit's latest view of its page, and to the visit's
     engaged time, only if it has such a view: so a visit's engaged time is always the sum
-    over its page views, whichever the reports read."""
+    over its page views, whichever the reports read. Only a view of the last 30 minutes
+    takes it: a day is rolled up at 00:35, so no engagement changes a rolled-up view."""
     m = "?" if dialect == "sqlite" else "%s"
     page = (
         f"UPDATE page_view SET engaged_ms = COALESCE(engaged_ms, 0) + {m}, "
         f"scroll_depth = CASE WHEN scroll_depth IS NULL OR scroll_depth < {m} THEN {m} "
         "ELSE scroll_depth END "
         f"WHERE id = (SELECT id FROM page_view WHERE session_id = {m} AND path = {m} "
-        "ORDER BY timestamp DESC, id DESC LIMIT 1)"
+        f"AND timestamp >= {m} ORDER BY timestamp DESC, id DESC LIMIT 1)"
     )
     visit = (
         f"UPDATE visit SET engaged_ms = engaged_ms + {m} WHERE session_id = {m} AND EXISTS "
-        f"(SELECT 1 FROM page_view WHERE session_id = visit.session_id AND path = {m})"
+        "(SELECT 1 FROM page_view WHERE session_id = visit.session_id "
+        f"AND path = {m} AND timestamp >= {m})"
     )
     return page, visit
 
