@@ -26,6 +26,10 @@ One file holds both kinds of event, one row each, in the column order of ``COLUM
     What the User-Agent said, parsed (never the User-Agent itself).
 ``visitor_id``, ``session_id``
     The daily-salted visitor hash and the visit's random id, as decimal integers.
+``engaged_ms``, ``scroll_depth``
+    A page view's engaged time (milliseconds) and deepest scroll (percent), as its tracker
+    reported them; empty when it reported nothing, and for custom events. Files exported
+    before these two columns existed, without them, are imported too.
 
 An empty cell in an optional column means "none" (NULL); the pipeline never stores an empty
 string there, so nothing is lost. Page views come first, then custom events, each in
@@ -95,8 +99,12 @@ COLUMNS: tuple[str, ...] = (
     "os_version",
     "visitor_id",
     "session_id",
+    "engaged_ms",
+    "scroll_depth",
 )
 """The CSV columns, in order. New columns are only ever added at the end."""
+LEGACY_COLUMNS = COLUMNS[:22]
+"""The columns of an export made before engagement was kept: still imported."""
 
 TYPE_PAGEVIEW = "pageview"
 TYPE_EVENT = "event"
@@ -166,6 +174,8 @@ def _select(table: Table, start: datetime | None, end: datetime | None) -> Selec
         *(table.c[name] for name in _TEXT_COLUMNS),
         table.c.visitor_id,
         table.c.session_id,
+        table.c.engaged_ms if not custom else None,
+        table.c.scroll_depth if not custom else None,
     ]
     query = select(*(c for c in columns if c is not None))
     return _bounded(table, query, start, end).order_by(table.c.timestamp, table.c.id)
@@ -212,7 +222,7 @@ def export_rows(
         # from the result, and the spreadsheet check inline, calling out only for the rare
         # cell that starts with a risky character.
         for partition in conn.execute(_select(page_view, low, high)).partitions():
-            for ts, host, path, props, *texts, visitor, session in partition:
+            for ts, host, path, props, *texts, visitor, session, engaged, depth in partition:
                 yield [
                     TYPE_PAGEVIEW,
                     ts.isoformat(timespec="microseconds") + "Z",
@@ -224,6 +234,8 @@ def export_rows(
                     *[safe(t) if t and t[0] in risky else (t or "") for t in texts],
                     _integer(visitor),
                     _integer(session),
+                    "" if engaged is None else str(engaged),
+                    "" if depth is None else str(depth),
                 ]
         for partition in conn.execute(_select(custom_event, low, high)).partitions():
             for ts, name, host, path, props, interactive, *texts, visitor, session in partition:
@@ -238,6 +250,8 @@ def export_rows(
                     *[safe(t) if t and t[0] in risky else (t or "") for t in texts],
                     _integer(visitor),
                     _integer(session),
+                    "",
+                    "",
                 ]
 
 
@@ -365,10 +379,11 @@ def _read_events(file: TextIO) -> Iterator[Event]:
         if header and header[0].startswith("\ufeff"):
             header[0] = header[0][1:]
         _check_header(header)
+        width = len(header)
         line = reader.line_num + 1
         for row in reader:
             if row:  # a blank line is no event
-                yield _event(row)
+                yield _event(row, width)
             line = reader.line_num + 1
     except csv.Error as error:
         raise ValueError(f"line {line}: not valid CSV ({error})") from None
@@ -379,7 +394,7 @@ def _read_events(file: TextIO) -> Iterator[Event]:
 
 
 def _check_header(header: list[str]) -> None:
-    if tuple(header) == COLUMNS:
+    if tuple(header) in (COLUMNS, LEGACY_COLUMNS):
         return
     missing = [c for c in COLUMNS if c not in header]
     unknown = [c for c in header if c not in COLUMNS]
@@ -399,9 +414,9 @@ class _RowError(Exception):
     """A problem with one row; ``_read_events`` adds the line number."""
 
 
-def _event(row: list[str]) -> Event:
-    if len(row) != len(COLUMNS):
-        raise _RowError(f"expected {len(COLUMNS)} cells, found {len(row)}")
+def _event(row: list[str], width: int = len(COLUMNS)) -> Event:
+    if len(row) != width:
+        raise _RowError(f"expected {width} cells, found {len(row)}")
     cells = [_restore(c) for c in row]
     kind, stamp, name, hostname, path, props, interactive = cells[:7]
     if kind == TYPE_PAGEVIEW:
@@ -437,6 +452,8 @@ def _event(row: list[str]) -> Event:
         os_version=texts[12],
         visitor_id=_id(cells[20], "visitor_id"),
         session_id=_id(cells[21], "session_id"),
+        engaged_ms=_count(cells[22], "engaged_ms", 2**62) if width > 22 else None,
+        scroll_depth=_count(cells[23], "scroll_depth", 100) if width > 22 else None,
     )
 
 
@@ -471,6 +488,15 @@ def _flag(text: str) -> bool:
     if lowered in ("false", "0"):
         return False
     raise _RowError(f"interactive must be true or false, not {text!r}")
+
+
+def _count(text: str, column: str, most: int) -> int | None:
+    """An engagement cell: empty (none), or a whole number from 0 to ``most``."""
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 19) or int(text) > most:
+        raise _RowError(f"{column} must be empty or a whole number from 0 to {most}, not {text!r}")
+    return int(text)
 
 
 def _id(text: str, column: str) -> int:

@@ -107,6 +107,11 @@ class Event:
     """Keyed hash of (daily salt, host, truncated IP, User-Agent); unrecoverable after 48 h."""
     session_id: int = 0
     """Random id of the visit; a new one after 30 minutes of inactivity."""
+    engaged_ms: int | None = None
+    """A page view's engaged time, as stored: None on arrival (its tracker's engagement
+    adds to it later); set by an import of exported page views."""
+    scroll_depth: int | None = None
+    """A page view's deepest scroll in percent, as ``engaged_ms``."""
 
     @property
     def is_pageview(self) -> bool:

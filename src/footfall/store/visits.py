@@ -42,6 +42,7 @@ VISIT_COLUMNS: tuple[str, ...] = (
     "exit_page",
     *LEAST,
     *GREATEST,
+    "engaged_ms",
 )
 _ATTRIBUTES = (*LEAST, *GREATEST)
 
@@ -67,6 +68,7 @@ def visit_upsert_suffix() -> str:
         "events = visit.events + excluded.events",
         "entry_page = COALESCE(visit.entry_page, excluded.entry_page)",
         "exit_page = COALESCE(excluded.exit_page, visit.exit_page)",
+        "engaged_ms = visit.engaged_ms + excluded.engaged_ms",
         *(keep(c, "<") for c in LEAST),
         *(keep(c, ">") for c in GREATEST),
     ]
@@ -99,6 +101,7 @@ def visit_rows(
                 "events": 0,
                 "entry_page": None,
                 "exit_page": None,
+                "engaged_ms": 0,
                 **values,
             }
             rows.append(row)
@@ -109,6 +112,7 @@ def visit_rows(
             path = cut("entry_page", event.path)
             row["entry_page"] = row["entry_page"] or path
             row["exit_page"] = path
+            row["engaged_ms"] += event.engaged_ms or 0
         else:
             row["events"] += 1
             row["interactions"] += int(event.interactive)
@@ -144,14 +148,15 @@ def recount_sql(*, between: bool = False) -> str:
             sum(e.is_pageview), sum(e.interaction), sum(1 - e.is_pageview),
             {first_page.format("ASC")}, {first_page.format("DESC")},
             {", ".join(f"min(e.{events.get(a, a)})" for a in LEAST)},
-            {", ".join(f"max(e.{events.get(a, a)})" for a in GREATEST)}
+            {", ".join(f"max(e.{events.get(a, a)})" for a in GREATEST)},
+            sum(e.engaged_ms)
         FROM (
             SELECT session_id, visitor_id, timestamp, 1 AS is_pageview, 0 AS interaction,
-                {attributes} FROM page_view {kept}
+                {attributes}, COALESCE(engaged_ms, 0) AS engaged_ms FROM page_view {kept}
             UNION ALL
             SELECT session_id, visitor_id, timestamp, 0 AS is_pageview,
                 CASE WHEN interactive THEN 1 ELSE 0 END AS interaction,
-                {attributes} FROM custom_event {kept}
+                {attributes}, 0 AS engaged_ms FROM custom_event {kept}
         ) AS e
         WHERE true
         GROUP BY e.session_id

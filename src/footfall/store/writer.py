@@ -198,7 +198,7 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-_PAGEVIEW_COLUMNS = ("timestamp", "path", "properties", *DIMENSIONS)
+_PAGEVIEW_COLUMNS = ("timestamp", "path", "properties", *DIMENSIONS, "engaged_ms", "scroll_depth")
 _CUSTOM_COLUMNS = ("timestamp", "name", "path", "properties", "interactive", *DIMENSIONS)
 
 
