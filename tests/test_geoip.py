@@ -267,7 +267,10 @@ def test_a_running_footfall_finds_the_update_beside_its_database_and_credits_it(
     clock.advance(seconds=60)  # the next look at the file
     assert server.event({"url": "https://example.com/a"}, ip="203.0.113.10").status_code == 202
     after = countries_panel(server)
-    assert re.search(r'country=DE" title="[^"]*">DE</a>', after), after
+    # Germany, by name, after its flag (hidden from screen readers).
+    assert re.search(
+        r'country=DE" title="[^"]*"><span[^>]*>\U0001f1e9\U0001f1ea</span> Germany</a>', after
+    ), after
     assert "(unknown)" in after  # the visit before the file, kept as it was
     assert (
         '<p class="ff-muted ff-credit" data-credit="top-countries">'
