@@ -98,10 +98,13 @@ def build_visits(engine: Engine, progress: BuildProgress | None = None) -> int:
     with engine.connect() as conn:
         if not build_pending(conn):
             return 0
+        # The table as this revision has it: a migration to one before 0012 builds it too.
+        engaged = "engaged_ms" in {c["name"] for c in inspect(conn).get_columns("visit")}
     built, paused = 0, monotonic()
+    columns = VISIT_COLUMNS if engaged else tuple(c for c in VISIT_COLUMNS if c != "engaged_ms")
     day_sql = text(
-        f"INSERT INTO visit ({', '.join(VISIT_COLUMNS)}) {recount_sql(between=True)}"
-        f"{visit_upsert_suffix()}"
+        f"INSERT INTO visit ({', '.join(columns)}) {recount_sql(between=True, engaged=engaged)}"
+        f"{visit_upsert_suffix(engaged=engaged)}"
     ).bindparams(bindparam("start", type_=DateTime), bindparam("stop", type_=DateTime))
     while True:
         with write_connection(engine) as conn, conn.begin():

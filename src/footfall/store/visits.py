@@ -47,9 +47,10 @@ VISIT_COLUMNS: tuple[str, ...] = (
 _ATTRIBUTES = (*LEAST, *GREATEST)
 
 
-def visit_upsert_suffix() -> str:
+def visit_upsert_suffix(*, engaged: bool = True) -> str:
     """``ON CONFLICT`` clause merging a row into the stored visit; the same spelling on
-    SQLite and PostgreSQL (no scalar min/max there, hence the CASEs)."""
+    SQLite and PostgreSQL (no scalar min/max there, hence the CASEs). ``engaged``: the
+    ``visit`` table has ``engaged_ms`` (from migration 0012 on)."""
 
     def keep(c: str, better: str) -> str:
         """The new value if the visit has none yet or the new one is ``better``."""
@@ -68,7 +69,7 @@ def visit_upsert_suffix() -> str:
         "events = visit.events + excluded.events",
         "entry_page = COALESCE(visit.entry_page, excluded.entry_page)",
         "exit_page = COALESCE(excluded.exit_page, visit.exit_page)",
-        "engaged_ms = visit.engaged_ms + excluded.engaged_ms",
+        *(["engaged_ms = visit.engaged_ms + excluded.engaged_ms"] if engaged else []),
         *(keep(c, "<") for c in LEAST),
         *(keep(c, ">") for c in GREATEST),
     ]
@@ -130,11 +131,13 @@ def visit_rows(
     return rounds
 
 
-def recount_sql(*, between: bool = False) -> str:
+def recount_sql(*, between: bool = False, engaged: bool = True) -> str:
     """A SELECT of the ``visit`` rows the raw events make, in ``VISIT_COLUMNS`` order,
     oldest first: inserted so, they lie on disk in time order, as the writer leaves them.
     With ``between``, of the events from ``:start`` to before ``:stop`` only: the rows of
-    the visits' parts in that time, which ``visit_upsert_suffix`` merges as the writer's."""
+    the visits' parts in that time, which ``visit_upsert_suffix`` merges as the writer's.
+    Without ``engaged``, the columns before migration 0012 (no ``engaged_ms``: a build
+    that ``migrate`` to an earlier revision runs)."""
     events = {"source": "referrer_source"}
     attributes = ", ".join(events.get(a, a) for a in _ATTRIBUTES)
     kept = "WHERE timestamp >= :start AND timestamp < :stop" if between else ""
@@ -148,15 +151,16 @@ def recount_sql(*, between: bool = False) -> str:
             sum(e.is_pageview), sum(e.interaction), sum(1 - e.is_pageview),
             {first_page.format("ASC")}, {first_page.format("DESC")},
             {", ".join(f"min(e.{events.get(a, a)})" for a in LEAST)},
-            {", ".join(f"max(e.{events.get(a, a)})" for a in GREATEST)},
-            sum(e.engaged_ms)
+            {", ".join(f"max(e.{events.get(a, a)})" for a in GREATEST)}
+            {", sum(e.engaged_ms)" if engaged else ""}
         FROM (
             SELECT session_id, visitor_id, timestamp, 1 AS is_pageview, 0 AS interaction,
-                {attributes}, COALESCE(engaged_ms, 0) AS engaged_ms FROM page_view {kept}
+                {attributes}{", COALESCE(engaged_ms, 0) AS engaged_ms" if engaged else ""}
+                FROM page_view {kept}
             UNION ALL
             SELECT session_id, visitor_id, timestamp, 0 AS is_pageview,
                 CASE WHEN interactive THEN 1 ELSE 0 END AS interaction,
-                {attributes}, 0 AS engaged_ms FROM custom_event {kept}
+                {attributes}{", 0 AS engaged_ms" if engaged else ""} FROM custom_event {kept}
         ) AS e
         WHERE true
         GROUP BY e.session_id
