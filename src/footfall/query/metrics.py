@@ -929,13 +929,13 @@ class Queries:
     def entry_pages(self, period: Period, filters: Filters, limit: int = 10) -> list[EntryPage]:
         """Where the period's visits began (query/visit_reports.py)."""
         with self.engine.connect() as conn:
-            _require_raw_events(read_state(conn), [naive_utc(period.start)], period.zone, "visits")
+            _require_raw_period(conn, period, "visits")
             return visit_reports.entry_pages(conn, period, filters, limit)
 
     def exit_pages(self, period: Period, filters: Filters, limit: int = 10) -> list[ExitPage]:
         """Where the period's visits ended (query/visit_reports.py)."""
         with self.engine.connect() as conn:
-            _require_raw_events(read_state(conn), [naive_utc(period.start)], period.zone, "visits")
+            _require_raw_period(conn, period, "visits")
             return visit_reports.exit_pages(conn, period, filters, limit)
 
     def goals(
@@ -975,8 +975,7 @@ class Queries:
                     return row.visitors, row.events
             return 0, 0
         with self.engine.connect() as conn:
-            state = read_state(conn)
-            _require_raw_events(state, [naive_utc(period.start)], period.zone, "goals")
+            _require_raw_period(conn, period, "goals")
             pv = page_view.c
             row = conn.execute(
                 self._table_rows(page_view, period, filters)
@@ -989,7 +988,7 @@ class Queries:
         """The visitors and visits that reached each step of ``funnel`` (query/funnels.py),
         from the period's raw events (``RawEventsPurged`` for a period without them)."""
         with self.engine.connect() as conn:
-            _require_raw_events(read_state(conn), [naive_utc(period.start)], period.zone, "funnels")
+            _require_raw_period(conn, period, "funnels")
             events = events_of(
                 [(t, self._table_rows(t, period, filters)) for t in (page_view, custom_event)]
             )
@@ -1008,7 +1007,7 @@ class Queries:
     ) -> list[Breakdown]:
         """Visits by channel or UTM tag (query/visit_reports.py)."""
         with self.engine.connect() as conn:
-            _require_raw_events(read_state(conn), [naive_utc(period.start)], period.zone, "visits")
+            _require_raw_period(conn, period, "visits")
             return visit_reports.visit_breakdown(conn, period, filters, by, limit)
 
     # -- single numbers ---------------------------------------------------------------------
@@ -1169,6 +1168,12 @@ def _require_raw_events(
     raw_from = state.raw_from if state is not None else None
     if raw_from is not None and any(start < raw_from for start in starts):
         raise RawEventsPurged(raw_from.replace(tzinfo=UTC), zone, need=need)
+
+
+def _require_raw_period(conn: Connection, period: Period, need: str) -> None:
+    """``_require_raw_events`` for a report that reads the whole period raw (the visit
+    rows or the events themselves)."""
+    _require_raw_events(read_state(conn), [naive_utc(period.start)], period.zone, need)
 
 
 def _rolled_days_or_none(split: Split | None) -> Split | None:

@@ -24,6 +24,7 @@ from footfall._version import __version__
 from footfall.query import results
 from footfall.query.filters import Filters
 from footfall.query.ranges import RANGES, InvalidQuery
+from footfall.query.visit_reports import UTM_TAGS
 from footfall.web.auth import HOW_TO, is_authorized
 from footfall.web.download import Download, Slots
 
@@ -305,10 +306,7 @@ _PARAMS: dict[str, dict[str, Any]] = {
     },
     "path": {"schema": {"type": "string"}, "description": "The page's path, e.g. /blog/x."},
     "tag": {
-        "schema": {
-            "type": "string",
-            "enum": ["utm_medium", "utm_source", "utm_campaign", "utm_content", "utm_term"],
-        },
+        "schema": {"type": "string", "enum": list(UTM_TAGS)},
         "description": "The UTM tag.",
     },
     **{
