@@ -4,6 +4,7 @@ test moves, and a real uvicorn server on 127.0.0.1."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -30,6 +31,20 @@ POSTGRES_URL = os.environ.get(
     "FOOTFALL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def missing(message: str) -> NoReturn:
+    """A component a test needs is not installed: a failure under ``CI=true``, where
+    nothing may be skipped for it, else a skip that says how to provide it."""
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def require_npm(message: str) -> None:
+    """``missing(message)`` unless Node.js and npm are installed."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        missing(message)
 
 
 @cache
@@ -105,9 +120,7 @@ def empty_database(kind: str, directory: Path, name: str = "footfall.db") -> Ite
             "(pg_ctlcluster --skip-systemctl-redirect 15 main start) or set "
             "FOOTFALL_TEST_POSTGRES"
         )
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(message)
     schema = f"footfall_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -16,7 +16,6 @@ action, and after every request to the event endpoint has been answered.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from conftest import IN_CI, RunningServer, tracker_build  # tests/conftest.py
+from conftest import RunningServer, require_npm, tracker_build  # tests/conftest.py
 from footfall import Analytics
 from footfall.tracker import QUEUE_STUB, script_tag
 
@@ -603,9 +602,5 @@ def test_plausibles_tracker_engagement_is_no_event_and_no_interaction(
 
 def plausible_tracker() -> Path:
     """Where npm installed Plausible's tracker (tracker/build.py installs it with terser)."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        message = "Plausible's tracker is installed with npm (apt-get install npm)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_npm("Plausible's tracker is installed with npm (apt-get install npm)")
     return tracker_build().ensure_packages() / "node_modules" / "@plausible-analytics" / "tracker"

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
 
-import pytest
-
-from conftest import IN_CI, tracker_build
+from conftest import require_npm, tracker_build
 
 build = tracker_build()
 
@@ -26,11 +23,7 @@ def test_outputs_were_built_from_the_current_sources() -> None:
 
 
 def test_a_rebuild_gives_the_committed_files_byte_for_byte() -> None:
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        message = "Node.js and npm are needed to rebuild the tracker (apt-get install npm)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_npm("Node.js and npm are needed to rebuild the tracker (apt-get install npm)")
     for target in build.BUILDS:
         assert build.build(target) == (build.PACKAGE / target.output).read_text(), target.output
 
