@@ -947,7 +947,9 @@ class Queries:
         if not goals:
             return []
         visitors = self._totals(period, filters)["visitors"]
-        events = {e.name: e for e in self.top_events(period, filters, limit=10_000)}
+        events: dict[str, TopEvent] = {}
+        if any(goal.event is not None and goal.prop is None for goal in goals):
+            events = {e.name: e for e in self.top_events(period, filters, limit=10_000)}
         found: list[GoalConversion] = []
         for goal in goals:
             try:
