@@ -2,7 +2,7 @@
 
 The public surface::
 
-    from footfall import Analytics, Config, DropEvent, Event, IngestContext, PageViewMiddleware
+    from footfall import Analytics, Config, Filter, PageViewMiddleware
 
     analytics = Analytics(database_url="sqlite:///footfall.db")
     app.add_middleware(PageViewMiddleware, analytics=analytics)  # or analytics.middleware(app)
@@ -15,6 +15,7 @@ from footfall.config import Config
 from footfall.ingest.event import DropEvent, Dropped, DropReason, Event
 from footfall.ingest.pipeline import IngestContext
 from footfall.ingest.validate import InvalidEvent
+from footfall.query.filters import Filter
 from footfall.store import StoreUnavailable
 from footfall.web.middleware import PageViewMiddleware
 
@@ -25,6 +26,7 @@ __all__ = [
     "DropReason",
     "Dropped",
     "Event",
+    "Filter",
     "IngestContext",
     "InvalidEvent",
     "PageViewMiddleware",

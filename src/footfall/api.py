@@ -4,10 +4,12 @@ Every method is ``async``; each has a ``_sync`` twin for WSGI views, templates a
 All take ``range`` (``today``, ``24h``, ``7d``, ``30d``, ``month``, ``12mo``, ``all``;
 default ``30d``) or ``from_date``/``to_date`` (inclusive days in the site's time zone), and
 the filters
-``page``, ``source``, ``country``, ``device``, ``browser``, ``os`` and ``event``::
+``page``, ``source``, ``country``, ``device``, ``browser``, ``os`` and ``event``: a value,
+a list of values (any of them), or a ``footfall.Filter`` for the other operators::
 
     stats = await analytics.api.get_dashboard_stats(range="30d")
-    pages = analytics.api.get_top_pages_sync(limit=10, range="7d", country="DE")
+    pages = analytics.api.get_top_pages_sync(limit=10, range="7d", country=["DE", "AT"])
+    posts = analytics.api.get_top_pages_sync(page=Filter.contains("/blog/"))
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from footfall.query.filters import Filters
+from footfall.query.filters import Filters, FilterValue, as_filter
 from footfall.query.metrics import Queries
 from footfall.query.ranges import InvalidQuery
 from footfall.query.results import (
@@ -77,7 +79,7 @@ class AnalyticsAPI:
         *,
         from_date: DateLike = None,
         to_date: DateLike = None,
-        **filters: str | None,
+        **filters: FilterValue,
     ) -> DashboardStats:
         """Visitors, visits, page views, bounce rate, visit duration and views per visit,
         each with the previous period of equal length and the change."""
@@ -91,7 +93,7 @@ class AnalyticsAPI:
         *,
         from_date: DateLike = None,
         to_date: DateLike = None,
-        **filters: str | None,
+        **filters: FilterValue,
     ) -> Overview:
         """The top stats with the referrers, countries, devices, browsers and operating
         systems, from one pass over the data: what a dashboard shows, faster than asking
@@ -107,7 +109,7 @@ class AnalyticsAPI:
         from_date: DateLike = None,
         to_date: DateLike = None,
         compare: str | None = None,
-        **filters: str | None,
+        **filters: FilterValue,
     ) -> Timeseries:
         """Visitors, visits and page views per hour, day or month (empty buckets are 0);
         with ``compare``, ``previous`` or ``year``, those of the period of equal length
@@ -124,7 +126,7 @@ class AnalyticsAPI:
         *,
         from_date: DateLike = None,
         to_date: DateLike = None,
-        **filters: str | None,
+        **filters: FilterValue,
     ) -> list[TopPage]:
         """The most visited pages, each with a sparkline of its page views."""
         q = self.queries
@@ -138,7 +140,7 @@ class AnalyticsAPI:
         *,
         from_date: DateLike = None,
         to_date: DateLike = None,
-        **filters: str | None,
+        **filters: FilterValue,
     ) -> list[EntryPage]:
         """The pages visits began on, with their entrances and bounce rate. They need the
         period's raw events (``retention_days``)."""
@@ -153,7 +155,7 @@ class AnalyticsAPI:
         *,
         from_date: DateLike = None,
         to_date: DateLike = None,
-        **filters: str | None,
+        **filters: FilterValue,
     ) -> list[ExitPage]:
         """The pages visits ended on, with their exits and exit rate. They need the
         period's raw events (``retention_days``)."""
@@ -167,7 +169,7 @@ class AnalyticsAPI:
         *,
         from_date: DateLike = None,
         to_date: DateLike = None,
-        **filters: str | None,
+        **filters: FilterValue,
     ) -> list[GoalConversion]:
         """The configured ``goals``, each with its unique and total conversions and its
         conversion rate, in their order."""
@@ -182,7 +184,7 @@ class AnalyticsAPI:
         *,
         from_date: DateLike = None,
         to_date: DateLike = None,
-        **filters: str | None,
+        **filters: FilterValue,
     ) -> FunnelReport:
         """The configured funnel ``name``: the visitors who reached each step, in order,
         within one visit, and the drop-off between steps. It needs the period's raw events
@@ -228,7 +230,7 @@ class AnalyticsAPI:
         *,
         from_date: DateLike = None,
         to_date: DateLike = None,
-        **filters: str | None,
+        **filters: FilterValue,
     ) -> list[TopReferrer]:
         """Where visits came from: referrer host, UTM source or ``Direct / None``."""
         q = self.queries
@@ -242,7 +244,7 @@ class AnalyticsAPI:
         *,
         from_date: DateLike = None,
         to_date: DateLike = None,
-        **filters: str | None,
+        **filters: FilterValue,
     ) -> list[TopEvent]:
         """The most frequent custom events, by visitors."""
         q = self.queries
@@ -257,7 +259,7 @@ class AnalyticsAPI:
         *,
         from_date: DateLike = None,
         to_date: DateLike = None,
-        **filters: str | None,
+        **filters: FilterValue,
     ) -> list[EventProperty]:
         """The property keys and values of the custom event ``name``."""
         if not name:
@@ -425,13 +427,12 @@ async def _off_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def _filters(values: dict[str, Any]) -> Filters:
-    unknown = set(values) - set(Filters.__dataclass_fields__)
+    """The ``Filters`` of a method's keyword arguments (``country="US"``, ``country=["US",
+    "DE"]``, ``page=Filter.contains("/blog")``)."""
+    unknown = set(values) - set(Filters.names())
     if unknown:
-        raise InvalidQuery(
-            sorted(unknown)[0],
-            "is not a filter (page, source, country, device, browser, os, event)",
-        )
-    return Filters.from_params({k: v for k, v in values.items() if v is not None})
+        raise InvalidQuery(sorted(unknown)[0], f"is not a filter ({', '.join(Filters.names())})")
+    return Filters(**{name: as_filter(name, value) for name, value in values.items()})
 
 
 def _limit(limit: int) -> int:

@@ -349,12 +349,39 @@ def test_range_and_page_links_change_the_url_and_the_numbers_with_history(
     page.go_back()
     page.wait_for_url(lambda url: query(url) == {"range": "7d"})
     expect(visitors_tile(page)).to_have_attribute("data-value", str(week))
-    expect(page.get_by_role("region", name="Filters")).to_have_count(0)
+    expect(page.get_by_role("region", name="Filters").get_by_role("listitem")).to_have_count(0)
 
     page.go_forward()
     page.wait_for_url(lambda url: query(url) == {"range": "7d", "page": path})
     expect(visitors_tile(page)).to_have_attribute("data-value", str(filtered))
     expect(page.get_by_role("region", name="Filters")).to_contain_text(path)
+
+
+def test_a_filter_with_an_operator_and_several_values_from_the_form(
+    page: Page, server: RunningServer, login: Login
+) -> None:
+    login(page, server)
+    filters = page.get_by_role("region", name="Filters")
+    filters.get_by_text("Add a filter").click()
+    filters.get_by_label("Of").select_option("page")
+    filters.get_by_label("Operator").select_option(label="does not contain")
+    filters.get_by_label("Value").fill("/blog|/docs")
+    filters.get_by_role("button", name="Filter").click()
+    page.wait_for_url(lambda url: query(url) == {"page!~": "/blog|/docs"})
+    expect(filters.get_by_role("listitem")).to_have_text(
+        "page does not contain /blog or /docs ✕", use_inner_text=True
+    )
+    wanted = {"page!~": "/blog|/docs", "range": "30d"}
+    stats = api(server, "stats", **wanted)
+    everyone = api(server, "stats", range="30d")
+    assert 0 < stats["pageviews"]["value"] < everyone["pageviews"]["value"]
+    assert shown_metrics(page) == {metric: stats[metric]["value"] for metric in METRICS}
+    pages = api_rows(server, "top-pages", "path", **wanted)
+    assert len(pages) == 10 and shown_rows(page, "top-pages") == pages
+    assert not any(path.startswith(("/blog", "/docs")) for path, _ in pages)
+    assert shown_rows(page, "top-referrers") == api_rows(
+        server, "top-referrers", "source", **wanted
+    )
 
 
 # -- realtime -------------------------------------------------------------------------------
@@ -564,6 +591,7 @@ def test_tab_goes_skip_link_ranges_controls_chart_then_lists(
         *RANGE_LABELS,
         "Show",
         "Export CSV",
+        "Add a filter",
         "No comparison",
         "Previous period",
         "Last year",
@@ -577,7 +605,8 @@ def test_tab_goes_skip_link_ranges_controls_chart_then_lists(
     # The custom dates, then the chart as one stop, on its first point.
     assert "input" in tags[1 + len(RANGE_LABELS) : tags.index("button")]
     assert buckets > 2 and tags.count("rect") == 1
-    assert tags.index("rect") == tags.index("summary") - 1
+    table = next(i for i, r in enumerate(reached) if r["text"] == "Show the numbers as a table")
+    assert tags.index("rect") == table - 1
 
 
 def test_the_arrow_keys_move_along_the_chart(

@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from conftest import BROWSER_UA, ManualClock, empty_database
-from footfall import Analytics, IngestContext
+from footfall import Analytics, Filter, IngestContext
 from footfall.query.filters import Filters
 from footfall.query.funnels import Funnel
 from footfall.query.goals import Goal
@@ -328,6 +328,77 @@ def test_entry_and_exit_pages_of_the_selected_visits(scenario, filters, entry, e
     assert [(e.path, e.visitors, e.visits, e.bounce_rate) for e in entries] == [entry]
     exits = api.get_exit_pages_sync(10, **DAY, **filters)
     assert [(e.path, e.visitors, e.exits, e.exit_rate) for e in exits] == [exit]
+
+
+# Filters beyond one exact value, on Nov 18 (visits A, B, C, D1, D2 above). A page filter
+# matches page views by their path, an event filter custom events by their name; the
+# visit filters take the visit's attributes (here every visit is Direct / None, Chrome).
+#   page=/|/docs      views of / (A B D1 D2) or /docs (D1): visits A B D1 D2, visitors
+#                     A B D = 3, counted views 1+1+2+1 = 5, bounces B D2 = 2/4 = 50.0 %,
+#                     duration (60+120+600+0)/4 = 195.0 s; pages / (3 visitors, 4 views),
+#                     /docs (1, 1)
+#   page!=/           views of /pricing and /docs: D1 only, 2 counted views, 600 s
+#   page~=ic          /pricing: D1 only, 1 counted view
+#   page!~=/          no path lacks a "/": nothing
+#   event!=Signup     Scroll (B) and Heartbeat (C): 2 visits, B's 1 view, B bounces:
+#                     50.0 %, (120+0)/2 = 60.0 s; events Heartbeat (1, 1), Scroll (1, 1)
+#   event~=S          Signup (A) and Scroll (B): (60+120)/2 = 90.0 s; events Scroll, Signup
+#   page=/ and event!~=Sig   a view of / and an event without "Sig": B only
+#   source!=Direct / None    nothing;   browser=Firefox|Chrome   all 5 visits
+#   country!=(unknown)       nothing (no visit has a country)
+# (visitors, visits, pageviews, bounce rate, duration), then pages, then events.
+FILTERED = [
+    ({"page": ["/", "/docs"]}, (3, 4, 5, 50.0, 195.0), [("/", 3, 4), ("/docs", 1, 1)], None),
+    (
+        {"page": Filter.is_not("/")},
+        (1, 1, 2, 0.0, 600.0),
+        [("/docs", 1, 1), ("/pricing", 1, 1)],
+        None,
+    ),
+    ({"page": Filter.contains("ic")}, (1, 1, 1, 0.0, 600.0), [("/pricing", 1, 1)], None),
+    ({"page": Filter.not_contains("/")}, (0, 0, 0, 0.0, 0.0), [], []),
+    (
+        {"event": Filter.is_not("Signup")},
+        (2, 2, 1, 50.0, 60.0),
+        None,
+        [("Heartbeat", 1, 1), ("Scroll", 1, 1)],
+    ),
+    (
+        {"event": Filter.contains("S")},
+        (2, 2, 2, 50.0, 90.0),
+        None,
+        [("Scroll", 1, 1), ("Signup", 1, 1)],
+    ),
+    (
+        {"page": "/", "event": Filter.not_contains("Sig")},
+        (1, 1, 1, 100.0, 120.0),
+        [("/", 1, 1)],
+        [("Scroll", 1, 1)],
+    ),
+    ({"source": Filter.is_not("Direct / None")}, (0, 0, 0, 0.0, 0.0), [], []),
+    ({"browser": ["Firefox", "Chrome"]}, (4, 5, 6, 40.0, 156.0), None, None),
+    ({"country": Filter.is_not("(unknown)")}, (0, 0, 0, 0.0, 0.0), [], []),
+]
+
+
+@pytest.mark.parametrize(("filters", "totals", "pages", "events"), FILTERED)
+def test_filters_with_several_values_negation_and_contains(
+    scenario, filters, totals, pages, events
+):
+    api = scenario.api
+    stats = api.get_dashboard_stats_sync(**DAY, **filters)
+    names = ("visitors", "visits", "pageviews", "bounce_rate", "visit_duration")
+    assert tuple(getattr(stats, n).value for n in names) == totals
+    overview = api.get_overview_sync(10, **DAY, **filters)
+    assert tuple(getattr(overview.stats, n).value for n in names) == totals
+    if pages is not None:
+        found = api.get_top_pages_sync(10, **DAY, **filters)
+        assert [(p.path, p.visitors, p.pageviews) for p in found] == pages
+    if events is not None:
+        found = api.get_top_events_sync(10, **DAY, **filters)
+        assert [(e.name, e.visitors, e.events) for e in found] == events
+    series = api.get_timeseries_sync(**DAY, **filters)
+    assert sum(p.pageviews for p in series.points) == totals[2]
 
 
 # The chart's comparison, by hour of Nov 18: the previous period is Nov 17 (E at 09:00,

@@ -104,6 +104,54 @@ def test_an_unknown_parameter_is_a_400_not_ignored(server):
 
 
 @pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("page~=blog", [("/blog/x", 1, 2)]),
+        ("page!=/blog/x", [("/", 1, 1)]),
+        ("page=/|/blog/x", [("/blog/x", 1, 2), ("/", 1, 1)]),
+        ("page!~=/", []),
+        ("page=%2Fblog%2Fx%5C%7C", []),  # "/blog/x\|": one path, with a "|" at its end
+    ],
+)
+def test_filters_take_operators_and_several_values_in_the_query_string(server, query, expected):
+    response = server.client.get(f"{BASE}/top-pages?{query}", headers=auth())
+    assert response.status_code == 200, response.text
+    found = [(r["path"], r["visitors"], r["pageviews"]) for r in response.json()["results"]]
+    assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("page=/&page!=/x", "page!"),  # one filter of a name
+        ("country=US||DE", "country"),  # an empty value
+        ("country!=" + "|".join(["XX"] * 51), "country!"),
+        ("page~=" + "x" * 2001, "page~"),
+    ],
+)
+def test_a_filter_it_cannot_read_is_a_400_naming_it(server, query, field):
+    response = server.client.get(f"{BASE}/stats?{query}", headers=auth())
+    assert response.status_code == 400
+    assert response.json()["field"] == field
+
+
+def test_the_dashboard_adds_a_filter_from_its_form(server):
+    added = server.client.get(
+        "/pages/analytics?range=7d&filter=page&operator=~&value=blog",
+        headers=auth(),
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    assert added.headers["location"] == "/pages/analytics?range=7d&page~=blog"
+    page = server.client.get(added.headers["location"], headers=auth())
+    assert '<span class="ff-muted">page contains</span> blog' in page.text
+    # The page's own rows link to "is exactly": the other filter of pages is replaced.
+    assert 'href="/pages/analytics?range=7d&amp;page=%2Fblog%2Fx"' in page.text
+    bad = server.client.get("/pages/analytics?filter=colour&value=red", headers=auth())
+    assert bad.status_code == 400 and "filter" in bad.text
+
+
+@pytest.mark.parametrize(
     "cookie",
     [
         "2796000000.\u00e9",  # a signature that is not ASCII (the expiry still ahead)

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from footfall.api import MAX_LIMIT
 from footfall.dashboard import charts, countries, session
-from footfall.query.filters import DIRECT, Filters
+from footfall.query.filters import DIRECT, OPERATORS, Filter, Filters
 from footfall.query.goals import Goal
 from footfall.query.metrics import RawEventsPurged, shared_selections
 from footfall.query.ranges import InvalidQuery
@@ -110,6 +110,8 @@ def dashboard_routes(analytics: Analytics, *, standalone: bool = False) -> list[
         if not await is_authorized(request, analytics):
             return forbidden()
         try:
+            if (target := _with_new_filter(base, request)) is not None:
+                return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
             params = read_params(request)
             context = await _report(
                 analytics,
@@ -135,6 +137,8 @@ def dashboard_routes(analytics: Analytics, *, standalone: bool = False) -> list[
             api=api,
             query=dict(request.query_params),
             url=_url_maker(base, request),
+            filter_names=Filters.names(),
+            operators=OPERATORS,
             ranges=RANGE_CHOICES,
             export_url=f"{api}/export.csv?{urlencode(_period_params(request))}",
             signed_in=session.COOKIE in request.cookies,
@@ -215,10 +219,9 @@ async def _or_reason(report: Awaitable[T]) -> T | str:
 
 def _selected_goal(goals: Sequence[Goal], filters: Filters) -> Goal | None:
     """The goal whose filter the view has (``event=Signup``, ``page=/pricing``), if any."""
-    chosen = filters.to_dict()
     for goal in goals:
         own = goal.filter
-        if own is not None and all(chosen.get(k) == v for k, v in own.items()):
+        if own is not None and all(filters.exact(k) == v for k, v in own.items()):
             return goal
     return None
 
@@ -267,7 +270,7 @@ async def _report(
     api = analytics.api
     range, limit = params.pop("range"), LIST_LIMIT
     params.pop("limit")
-    filters = Filters(**{k: v for k, v in params.items() if k in Filters.__dataclass_fields__})
+    filters = Filters(**{k: v for k, v in params.items() if k in Filters.names()})
     options = {k: v for k, v in params.items() if k in ("from_date", "to_date")}
     calls = {
         "overview": api.get_overview(limit, range, **params),
@@ -299,9 +302,10 @@ async def _report(
         base = {k: v for k, v in params.items() if k not in selected.filter}  # type: ignore[union-attr]
         calls["base"] = api.get_overview(MAX_LIMIT, range, **base)
         calls["base_pages"] = api.get_top_pages(MAX_LIMIT, range, **base)
-    if filters.event is not None:
+    event = filters.exact("event")
+    if event is not None:
         calls["properties"] = _or_reason(
-            api.get_event_properties(filters.event, 50, range, **{**options, **filters.to_dict()})
+            api.get_event_properties(event, 50, range, **{**options, **filters.to_dict()})
         )
     with shared_selections():  # a filter's visits, found once for the page's reports
         results = dict(zip(calls, await asyncio.gather(*calls.values()), strict=True))
@@ -454,20 +458,46 @@ def _period_params(request: Request) -> dict[str, str]:
 
 
 def _url_maker(base: str, request: Request) -> Any:
-    """``url(page="/x")`` → this view's URL with the filter set; ``url(page=None)`` removes
-    it; ``url(range="7d")`` switches the period (dropping custom dates)."""
-    current = dict(request.query_params)
+    """``url(page="/x")`` → this view's URL with the filter "page is /x" (in place of any
+    other filter of pages); ``url(page=None)`` removes it; ``url(range="7d")`` switches the
+    period (dropping custom dates)."""
+    return _url_of(base, dict(request.query_params))
 
+
+def _url_of(base: str, current: dict[str, str]) -> Any:
     def url(**changes: str | None) -> str:
         query = dict(current)
         if "range" in changes:
             query.pop("from", None)
             query.pop("to", None)
         for key, value in changes.items():
-            if value is None:
+            if key in Filters.names():
+                for suffix in OPERATORS:
+                    query.pop(key + suffix, None)
+                if value is not None:
+                    query[key] = Filter((value,)).text
+            elif value is None:
                 query.pop(key, None)
             else:
                 query[key] = value
         return f"{base}?{urlencode(query)}" if query else base
 
     return url
+
+
+def _with_new_filter(base: str, request: Request) -> str | None:
+    """For the "add a filter" form (``filter``, ``operator`` and ``value``), the URL of
+    this view with that filter in place of any other of its name; None if not that form.
+    The typed value is as in a query string: ``|`` separates several."""
+    query = dict(request.query_params)
+    name = query.pop("filter", None)
+    if name is None:
+        return None
+    suffix, text = query.pop("operator", ""), query.pop("value", "").strip()
+    if name not in Filters.names():
+        raise InvalidQuery("filter", f"must be one of {', '.join(Filters.names())}")
+    if suffix not in OPERATORS:
+        raise InvalidQuery("operator", f"must be one of {', '.join(map(repr, OPERATORS))}")
+    Filter.parse(name, suffix, text)  # a clear 400 for a bad value, now
+    url = _url_of(base, query)(**{name: None})
+    return f"{url}{'&' if '?' in url else '?'}{urlencode({name + suffix: text})}"

@@ -48,7 +48,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from footfall.query import visit_reports
 from footfall.query.engagement import NONE, PageEngagement, page_engagement
-from footfall.query.filters import Filters, attribute_is, empty_value
+from footfall.query.filters import Filters, empty_value
 from footfall.query.funnels import Funnel, events_of, funnel_select
 from footfall.query.goals import Goal
 from footfall.query.properties import PROPERTY, property_part, property_rows
@@ -641,7 +641,7 @@ class Queries:
         only = filters.page if kind == "page" else filters.event
         rows = self._table_rows(table, period, filters)
         if only is not None:
-            rows = rows.where(column == only)
+            rows = rows.where(only.sql(column))
         visitors = func.count(distinct(table.c.visitor_id))
         return (
             rows.with_only_columns(column, visitors, func.count())
@@ -859,7 +859,7 @@ class Queries:
         a filter (other than ``name`` itself) from raw events only, so for a period that
         starts before those kept this raises ``RawEventsPurged`` rather than count the
         properties of part of it."""
-        if filters.event == name:
+        if filters.exact("event") == name:
             # What the dashboard asks once an event is clicked. Each event counted is in a
             # visit with an event ``name``: the filter keeps them all, and regrouping the
             # period's visits to apply it took a second at 1,000,000 events.
@@ -1052,7 +1052,7 @@ class Queries:
                 return literal(0, Integer)
             if filters.page is None:
                 return literal(1, Integer)
-            return case((table.c.path == filters.page, 1), else_=0)
+            return case((filters.page.sql(table.c.path), 1), else_=0)
 
         parts = []
         for table, is_pageview in ((page_view, True), (custom_event, False)):
@@ -1109,7 +1109,7 @@ class Queries:
         events = union_all(*parts).subquery("period_events")
         if filters.page is not None:
             counted: Any = func.sum(
-                case((and_(events.c.is_pageview == 1, events.c.path == filters.page), 1), else_=0)
+                case((and_(events.c.is_pageview == 1, filters.page.sql(events.c.path)), 1), else_=0)
             )
         else:
             counted = func.sum(events.c.is_pageview)
@@ -1132,12 +1132,13 @@ class Queries:
         if filters.page is not None:
             conditions.append(counted > 0)
         if filters.event is not None:
-            conditions.append(func.sum(case((events.c.name == filters.event, 1), else_=0)) > 0)
-        for name, value in filters.visit_level.items():
+            named = and_(events.c.is_pageview == 0, filters.event.sql(events.c.name))
+            conditions.append(func.sum(case((named, 1), else_=0)) > 0)
+        for name, chosen in filters.visit_level.items():
             column = (
                 func.max(events.c.referrer_source) if name == "source" else func.min(events.c[name])
             )
-            conditions.append(attribute_is(column, name, value))
+            conditions.append(chosen.sql(column, name))
         if conditions:
             query = query.having(and_(*conditions))
         return query
@@ -1188,13 +1189,14 @@ def _rolled_days_or_none(split: Split | None) -> Split | None:
 
 
 def _rolled_up_filter(filters: Filters) -> tuple[str, str] | None:
-    """The one filter of ``filters`` as rollups keep it, or None (no filter, several, or
-    a value too long to have rollups)."""
-    chosen = filters.to_dict()
+    """The one filter of ``filters`` as rollups keep it, or None (no filter, several, one
+    that is not a single value exactly, or a value too long to have rollups)."""
+    chosen = list(filters)
     if len(chosen) != 1:
         return None
-    (name, value), *_ = chosen.items()
-    return (name, value) if len(value) <= FILTER_VALUE_MAX else None
+    ((name, only),) = chosen
+    value = only.exact
+    return (name, value) if value is not None and len(value) <= FILTER_VALUE_MAX else None
 
 
 def _one_bucket(split: Split | None, period: Period) -> str | None:

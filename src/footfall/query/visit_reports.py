@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, case, distinct, func, select
 
 from footfall.query.channels import channel_sql
-from footfall.query.filters import Filters, attribute_is
+from footfall.query.filters import Filters
 from footfall.query.ranges import Period
 from footfall.query.results import Breakdown, EntryPage, ExitPage
 from footfall.query.sql import naive_utc
@@ -134,14 +134,14 @@ def _selected(filters: Filters, start: datetime, end: datetime) -> list[Any]:
     """Conditions on ``visit`` rows for the visits ``filters`` select: its attributes, or
     a page view of the page (an event of the name) in the period."""
     v = visit.c
-    conditions = [attribute_is(v[name], name, value) for name, value in filters.visit_level.items()]
-    for table, column, value in (
+    conditions = [chosen.sql(v[name], name) for name, chosen in filters.visit_level.items()]
+    for table, column, chosen in (
         (page_view, page_view.c.path, filters.page),
         (custom_event, custom_event.c.name, filters.event),
     ):
-        if value is not None:
+        if chosen is not None:
             matching = select(table.c.session_id).where(
-                table.c.timestamp >= start, table.c.timestamp < end, column == value
+                table.c.timestamp >= start, table.c.timestamp < end, chosen.sql(column)
             )
             conditions.append(v.session_id.in_(matching))
     return conditions

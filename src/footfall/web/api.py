@@ -42,7 +42,7 @@ class Endpoint:
     result: type
     many: bool
     call: Call
-    params: tuple[str, ...] = ("range", "from", "to", "limit", *Filters.__dataclass_fields__)
+    params: tuple[str, ...] = ("range", "from", "to", "limit", *Filters.params())
     public_with_counters: bool = False
 
 
@@ -120,7 +120,7 @@ ENDPOINTS = (
         results.Timeseries,
         False,
         _timeseries,
-        params=("range", "from", "to", "limit", "compare", *Filters.__dataclass_fields__),
+        params=("range", "from", "to", "limit", "compare", *Filters.params()),
     ),
     Endpoint(
         "top-pages",
@@ -149,7 +149,7 @@ ENDPOINTS = (
         results.GoalConversion,
         True,
         _goals,
-        params=("range", "from", "to", *Filters.__dataclass_fields__),
+        params=("range", "from", "to", *Filters.params()),
     ),
     Endpoint(
         "funnel",
@@ -157,7 +157,7 @@ ENDPOINTS = (
         results.FunnelReport,
         False,
         _funnel,
-        params=("name", "range", "from", "to", *Filters.__dataclass_fields__),
+        params=("name", "range", "from", "to", *Filters.params()),
     ),
     Endpoint(
         "channels",
@@ -172,7 +172,7 @@ ENDPOINTS = (
         results.Breakdown,
         True,
         _utm,
-        params=("tag", "range", "from", "to", "limit", *Filters.__dataclass_fields__),
+        params=("tag", "range", "from", "to", "limit", *Filters.params()),
     ),
     Endpoint(
         "top-referrers",
@@ -190,7 +190,7 @@ ENDPOINTS = (
         results.EventProperty,
         True,
         _event_properties,
-        params=("name", "range", "from", "to", "limit", *Filters.__dataclass_fields__),
+        params=("name", "range", "from", "to", "limit", *Filters.params()),
     ),
     Endpoint(
         "top-countries", "Countries of visits", results.Breakdown, True, _list("get_top_countries")
@@ -285,6 +285,14 @@ def _openapi_handler(analytics: Analytics) -> Callable[[Request], Awaitable[Resp
     return handle
 
 
+_OPERATOR_READS = {
+    "": "is one of",
+    "!": "is none of",
+    "~": "contains one of",
+    "!~": "contains none of",
+}
+"""How each operator suffix of a filter (``OPERATORS``) reads in the OpenAPI description."""
+
 _PARAMS: dict[str, dict[str, Any]] = {
     "range": {
         "schema": {"type": "string", "enum": list(RANGES[:-1])},
@@ -310,11 +318,13 @@ _PARAMS: dict[str, dict[str, Any]] = {
         "description": "The UTM tag.",
     },
     **{
-        name: {
+        name + suffix: {
             "schema": {"type": "string"},
-            "description": f"Filter: only visits with this {name}.",
+            "description": f"Filter: only visits whose {name} {reads} these values "
+            "(separated by |).",
         }
-        for name in Filters.__dataclass_fields__
+        for name in Filters.names()
+        for suffix, reads in _OPERATOR_READS.items()
     },
 }
 
