@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from footfall.query.filters import Filters, FilterValue, as_filter
 from footfall.query.metrics import Queries
-from footfall.query.ranges import InvalidQuery
+from footfall.query.ranges import InvalidQuery, Period
 from footfall.query.results import (
     Breakdown,
     DashboardStats,
@@ -72,6 +72,12 @@ class AnalyticsAPI:
         return self._queries
 
     # -- synchronous --------------------------------------------------------------------------
+
+    def _period_and_filters(self, range: str | None, kw: dict[str, Any]) -> tuple[Period, Filters]:
+        """The period (``range``, or ``from_date``/``to_date`` of ``kw``) and the filters
+        (the rest of ``kw``) of a method that takes them as keywords."""
+        from_date, to_date = kw.pop("from_date", None), kw.pop("to_date", None)
+        return self.queries.period(range, from_date, to_date), _filters(kw)
 
     def get_dashboard_stats_sync(
         self,
@@ -218,10 +224,8 @@ class AnalyticsAPI:
     def _visit_breakdown(
         self, by: str, limit: int, range: str | None, kw: dict[str, Any]
     ) -> list[Breakdown]:
-        from_date, to_date = kw.pop("from_date", None), kw.pop("to_date", None)
-        q = self.queries
-        period = q.period(range, from_date, to_date)
-        return q.visit_breakdown(period, _filters(kw), by, _limit(limit))
+        period, filters = self._period_and_filters(range, kw)
+        return self.queries.visit_breakdown(period, filters, by, _limit(limit))
 
     def get_top_referrers_sync(
         self,
@@ -268,6 +272,36 @@ class AnalyticsAPI:
         period = q.period(range, from_date, to_date)
         return q.event_properties(period, _filters(filters), name, _limit(limit))
 
+    def get_property_keys_sync(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Breakdown]:
+        """The property keys sent with page views and custom events, by visitors, each
+        with the visits that sent it (``Breakdown(value=key, ...)``). They need the
+        period's raw events (``retention_days``)."""
+        period, filters = self._period_and_filters(range, kw)
+        return self.queries.properties(period, filters, None, _limit(limit))
+
+    def get_properties_sync(
+        self, key: str, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[EventProperty]:
+        """The values of the property ``key`` over page views and custom events, by
+        visitors, with the events that sent each. They need the period's raw events."""
+        if not key:
+            raise InvalidQuery("key", "is required: the property's key")
+        period, filters = self._period_and_filters(range, kw)
+        return self.queries.properties(period, filters, key, _limit(limit))
+
+    def get_versions_sync(
+        self, of: str, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Breakdown]:
+        """Visits by browser (``of="browser"``) or operating system (``of="os"``) and its
+        version, as ``Chrome 131``, by visitors; filter by ``browser`` (``os``) for one's
+        versions. They need the period's raw events (``retention_days``)."""
+        if of not in VERSIONED:
+            raise InvalidQuery("of", f"must be one of {', '.join(VERSIONED)}")
+        period, filters = self._period_and_filters(range, kw)
+        return self.queries.versions(period, filters, of, _limit(limit))
+
     def get_top_countries_sync(
         self, limit: int = 10, range: str | None = None, **kw: Any
     ) -> list[Breakdown]:
@@ -313,10 +347,8 @@ class AnalyticsAPI:
     def _breakdown(
         self, attribute: str, limit: int, range: str, kw: dict[str, Any]
     ) -> list[Breakdown]:
-        from_date, to_date = kw.pop("from_date", None), kw.pop("to_date", None)
-        q = self.queries
-        period = q.period(range, from_date, to_date)
-        return q.breakdown(period, _filters(kw), attribute, _limit(limit))
+        period, filters = self._period_and_filters(range, kw)
+        return self.queries.breakdown(period, filters, attribute, _limit(limit))
 
     # -- asynchronous: the same, off the event loop ------------------------------------------
 
@@ -388,6 +420,24 @@ class AnalyticsAPI:
         """The same as ``get_event_properties_sync``, off the event loop."""
         return await _off_loop(self.get_event_properties_sync, name, limit, range, **kw)
 
+    async def get_property_keys(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Breakdown]:
+        """The same as ``get_property_keys_sync``, off the event loop."""
+        return await _off_loop(self.get_property_keys_sync, limit, range, **kw)
+
+    async def get_properties(
+        self, key: str, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[EventProperty]:
+        """The same as ``get_properties_sync``, off the event loop."""
+        return await _off_loop(self.get_properties_sync, key, limit, range, **kw)
+
+    async def get_versions(
+        self, of: str, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Breakdown]:
+        """The same as ``get_versions_sync``, off the event loop."""
+        return await _off_loop(self.get_versions_sync, of, limit, range, **kw)
+
     async def get_top_countries(
         self, limit: int = 10, range: str | None = None, **kw: Any
     ) -> list[Breakdown]:
@@ -426,13 +476,21 @@ async def _off_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await asyncio.to_thread(function, *args, **kwargs)
 
 
+VERSIONED = ("browser", "os")
+"""What ``get_versions`` breaks down by version."""
+
+
 def _filters(values: dict[str, Any]) -> Filters:
     """The ``Filters`` of a method's keyword arguments (``country="US"``, ``country=["US",
     "DE"]``, ``page=Filter.contains("/blog")``)."""
-    unknown = set(values) - set(Filters.names())
+    unknown = set(values) - {*Filters.names(), "props"}
     if unknown:
         raise InvalidQuery(sorted(unknown)[0], f"is not a filter ({', '.join(Filters.names())})")
-    return Filters(**{name: as_filter(name, value) for name, value in values.items()})
+    props = values.pop("props", None) or {}
+    if not isinstance(props, dict):
+        raise InvalidQuery("props", "must be a dict of property keys and their filters")
+    given = {name: as_filter(name, value) for name, value in values.items()}
+    return Filters(**given, props=props)
 
 
 def _limit(limit: int) -> int:

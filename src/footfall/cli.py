@@ -118,6 +118,14 @@ def _server_options(func: Callable[..., None]) -> Callable[..., None]:
             "repeatable ('|'-separated in the environment).",
         ),
         click.option(
+            "--embed-origin",
+            "embed_origins",
+            envvar="FOOTFALL_EMBED_ORIGIN",
+            multiple=True,
+            help="An origin (https://example.com) whose pages may show a shared link in an "
+            "iframe; repeatable (space-separated in the environment). Default: none.",
+        ),
+        click.option(
             "--rate-limit",
             envvar="FOOTFALL_RATE_LIMIT",
             default=600,
@@ -199,6 +207,16 @@ def _database_option(func: Callable[..., None]) -> Callable[..., None]:
         show_default=True,
         help="Database URL (sqlite:///file.db or postgresql://...).",
     )(func)
+
+
+_URL_OPTION = click.option(
+    "--url",
+    envvar="FOOTFALL_URL",
+    default="http://localhost:8000",
+    show_default=True,
+    help="Where the server is reached, as the browser sees it.",
+)
+"""``--url`` of the commands that print a link to the server."""
 
 
 @click.group()
@@ -346,6 +364,7 @@ def _config_options(
     exclude_paths: tuple[str, ...],
     goals: tuple[str, ...],
     funnels: tuple[str, ...],
+    embed_origins: tuple[str, ...],
     rate_limit: int,
     public_counters: bool,
     timezone: str,
@@ -362,6 +381,7 @@ def _config_options(
         "exclude_paths": list(exclude_paths),
         "goals": list(goals),
         "funnels": list(funnels),
+        "embed_origins": list(embed_origins),
         "rate_limit_per_minute": rate_limit or None,
         "public_counters": public_counters,
         "timezone": timezone,
@@ -673,13 +693,7 @@ def _login_code(database: str, admin_token: str) -> str:
     envvar="FOOTFALL_ADMIN_TOKEN",
     help="The token footfall serve was given, if it was (default: the one it keeps).",
 )
-@click.option(
-    "--url",
-    envvar="FOOTFALL_URL",
-    default="http://localhost:8000",
-    show_default=True,
-    help="Where the server is reached, as the browser sees it.",
-)
+@_URL_OPTION
 def login(database: str, admin_token: str | None, url: str) -> None:
     """Print a dashboard login link: it works once, for 15 minutes.
 
@@ -715,6 +729,71 @@ def token(database: str, rotate: bool) -> None:
         with _engine(database) as engine:
             admin_sessions.end_all(engine)  # made under the old token: they end with it
     click.echo(token)
+
+
+@main.group()
+def share() -> None:
+    """Shared links: a read-only dashboard at a secret URL, for people without the token."""
+
+
+@share.command("create")
+@_database_option
+@_URL_OPTION
+@click.argument("label")
+@click.option(
+    "--password",
+    is_flag=True,
+    help="Ask for a password (typed here, twice) that the link's visitors must give.",
+)
+def share_create(database: str, url: str, label: str, password: bool) -> None:
+    """Make a shared link for LABEL (whom it is for) and print its URL, shown only now.
+
+    Anyone with the URL sees the dashboard (not the CSV export or the API) until the link
+    is revoked. Other sites may show it in an iframe only if --embed-origin allows them.
+    """
+    from footfall.store import shared_links
+
+    _upgrade(database)
+    secret_password = (
+        click.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
+    )
+    with _engine(database) as engine:
+        now = datetime.datetime.now(datetime.UTC)
+        try:
+            secret = shared_links.create(engine, label, now, secret_password)
+        except ValueError as error:
+            raise click.BadParameter(str(error)) from None
+    click.echo(f"{url.rstrip('/')}{Config().site_base_path}/analytics/share/{secret}")
+
+
+@share.command("list")
+@_database_option
+def share_list(database: str) -> None:
+    """List the shared links: id, label, whether a password is asked, when made (UTC)."""
+    from footfall.store import shared_links
+
+    _upgrade(database)
+    with _engine(database) as engine:
+        links = shared_links.all_links(engine)
+    for link in links:
+        password = "password" if link.has_password else "no password"
+        click.echo(f"{link.id}\t{link.label}\t{password}\t{link.created_at:%Y-%m-%d %H:%M}")
+    if not links:
+        click.echo("No shared links (footfall share create LABEL makes one).")
+
+
+@share.command("revoke")
+@_database_option
+@click.argument("link_id", metavar="ID", type=int)
+def share_revoke(database: str, link_id: int) -> None:
+    """Revoke the shared link ID (see footfall share list): its URL stops working now."""
+    from footfall.store import shared_links
+
+    _upgrade(database)
+    with _engine(database) as engine:
+        if not shared_links.revoke(engine, link_id):
+            raise click.ClickException(f"there is no shared link {link_id}")
+    click.echo(f"Revoked shared link {link_id}.")
 
 
 @main.group()

@@ -131,6 +131,10 @@ class Config:
     """The funnels the dashboard can show, each a ``Funnel`` or its text: a name, then two
     steps or more as goals are written, ``Signup flow: page:/pricing > page:/signup >
     event:Signup``: the visitors whose visit took them in order, step by step."""
+    embed_origins: Sequence[str] = ()
+    """The origins (``https://example.com``) whose pages may show a shared link of the
+    dashboard in an iframe; none by default (the Content-Security-Policy's
+    ``frame-ancestors``). The dashboard itself is never framed."""
     max_batch_size: int = 1000
     """Most events written in one transaction by the group-commit writer."""
     clock: Clock = field(default=system_clock, repr=False)
@@ -180,6 +184,17 @@ class Config:
                 "report to whoever guesses it (python -c 'import secrets; "
                 "print(secrets.token_urlsafe())' makes one)"
             )
+        origins = (
+            [self.embed_origins] if isinstance(self.embed_origins, str) else self.embed_origins
+        )
+        origins = tuple(v for entry in origins for v in re.split(r"[\s,]+", entry) if v)
+        for origin in origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"embed_origins: {origin!r} is not an origin (https://example.com, with "
+                    "a port if not the default one; no path)"
+                )
+        object.__setattr__(self, "embed_origins", origins)
         goals = tuple(g if isinstance(g, Goal) else Goal.parse(g) for g in self.goals)
         object.__setattr__(self, "goals", goals)
         funnels = tuple(f if isinstance(f, Funnel) else Funnel.parse(f) for f in self.funnels)
@@ -192,6 +207,10 @@ class Config:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?")
+"""An origin as a Content-Security-Policy names it: nothing a policy would read otherwise."""
 
 
 def _random_enough(token: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+import zlib
 from bisect import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -604,9 +605,10 @@ class _Generator:
             if t >= self.end_offset:
                 break
             tags = utm if index == 0 else _NO_UTM
-            self.emit(
-                self.event(PAGEVIEW, t, path, visitor, session_id, referrer, referrer_source, tags)
-            )
+            source = (referrer, referrer_source)
+            view = self.event(PAGEVIEW, t, path, visitor, session_id, *source, tags)
+            view.properties = _page_properties(path)
+            self.emit(view)
             written += 1
             gap = min(max(rng.lognormvariate(3.9, 1.0), 2.0), _MAX_GAP)
             self.custom_events_on(path, section, t, gap, visitor, session_id)
@@ -723,6 +725,18 @@ class _Generator:
             visitor_id=visitor.id,
             session_id=session_id,
         )
+
+
+_AUTHORS = ("Ana Lima", "Ben Okafor", "Chloé Martin", "Dev Patel")
+"""Who wrote each blog post: a page view property, as a blog's template would send it."""
+
+
+def _page_properties(path: str) -> dict[str, str | int | float | bool | None]:
+    """A blog post's author (the same for every view of it; no random draw, so the rest
+    of the traffic is what it was without)."""
+    if not path.startswith("/blog/") or path.startswith(("/blog/tag/", "/blog/page/")):
+        return {}
+    return {"author": _AUTHORS[zlib.crc32(path.encode()) % len(_AUTHORS)]}
 
 
 def generate_demo(

@@ -10,9 +10,12 @@ instant, inside the window).
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
 from collections.abc import Callable
 from datetime import timedelta
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -20,9 +23,10 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import pytest
 from playwright.sync_api import Dialog, Locator, Page, expect
 
-from conftest import ManualClock, RunningServer  # tests/conftest.py
+from conftest import ManualClock, RunningServer, free_port  # tests/conftest.py
 from footfall.clock import system_clock
 from footfall.dashboard.countries import flag, name
+from footfall.store import shared_links
 
 ADMIN_TOKEN = "browser-test-token"
 BEARER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -124,6 +128,18 @@ def assert_page_matches_api(page: Page, server: RunningServer, range: str) -> No
     assert [(float(t), int(d)) for t, d in engagement] == [
         (row["time_on_page"], row["scroll_depth"]) for row in results
     ]
+    # Behind each row, a bar as wide as its share of the period's visitors.
+    for list_name in ("top-pages", "top-referrers", "top-countries"):
+        bars = page.locator(f"table[data-list={list_name}] tbody tr").evaluate_all(
+            """rows => rows.map(row => [
+                Number(row.querySelector("td[data-visitors]").dataset.visitors),
+                getComputedStyle(row).backgroundSize,
+            ])"""
+        )
+        total = stats["visitors"]["value"]
+        assert bars and [size for _, size in bars] == [
+            f"{round(100 * visitors / total)}% 100%" for visitors, _ in bars
+        ], list_name
 
 
 def last_full_days(server: RunningServer, days: int) -> dict[str, str]:
@@ -382,6 +398,153 @@ def test_a_filter_with_an_operator_and_several_values_from_the_form(
     assert shown_rows(page, "top-referrers") == api_rows(
         server, "top-referrers", "source", **wanted
     )
+
+
+def test_the_properties_tab_breaks_down_a_key_and_filters_by_a_value(
+    page: Page, server: RunningServer, login: Login
+) -> None:
+    login(page, server)
+    lists = page.get_by_role("navigation", name="Lists of events")
+    lists.get_by_role("link", name="Properties").click()
+    page.wait_for_url(lambda url: query(url) == {"events": "properties"})
+    keys = [row["value"] for row in api(server, "property-keys", range="30d")["results"]]
+    assert "author" in keys and "plan" in keys  # page views' and custom events' properties
+    shown_keys = page.get_by_role("navigation", name="Property keys").get_by_role("link")
+    expect(shown_keys).to_have_text(keys)
+    expect(shown_keys.first).to_have_attribute("aria-current", "page")
+    shown_keys.get_by_text("author", exact=True).click()
+    page.wait_for_url(lambda url: query(url) == {"events": "properties", "property": "author"})
+    values = api_rows(server, "properties", "value", key="author", range="30d")
+    assert len(values) >= 2 and shown_rows(page, "properties") == values
+
+    author, _ = values[0]
+    page.locator("table[data-list=properties] th[scope=row] a").first.click()
+    wanted = {"events": "properties", "property": "author", "prop:author": author}
+    page.wait_for_url(lambda url: query(url) == wanted)
+    stats = api(server, "stats", range="30d", **{"prop:author": author})
+    assert shown_metrics(page) == {metric: stats[metric]["value"] for metric in METRICS}
+    pages = api_rows(server, "top-pages", "path", range="30d", **{"prop:author": author})
+    assert pages and all(path.startswith("/blog/") for path, _ in pages)
+    assert shown_rows(page, "top-pages") == pages
+    chip = page.get_by_role("region", name="Filters").get_by_role("listitem")
+    expect(chip).to_have_text(f"prop:author {author} ✕", use_inner_text=True)
+
+
+def test_a_chosen_browser_shows_its_versions(
+    page: Page, server: RunningServer, login: Login
+) -> None:
+    login(page, server)
+    page.locator("table[data-list=top-browsers] th[scope=row] a").first.click()
+    page.wait_for_url(lambda url: "browser" in query(url))
+    browser = query(page.url)["browser"]
+    expect(page.locator("#ff-browser-versions-title")).to_have_text(f"{browser} versions")
+    shown = page.locator("table[data-list=browser-versions] tbody tr").evaluate_all(
+        """rows => rows.map(row => [
+            row.querySelector("th[scope=row]").textContent,
+            Number(row.querySelector("td[data-visitors]").dataset.visitors),
+        ])"""
+    )
+    results = api(server, "versions", of="browser", browser=browser, range="30d")["results"]
+    assert len(results) >= 2 and shown == [[r["value"], r["visitors"]] for r in results]
+    assert all(row["value"].startswith(browser + " ") for row in results)
+
+
+def test_the_details_view_shows_the_whole_list_and_searches_it(
+    page: Page, server: RunningServer, login: Login
+) -> None:
+    login(page, server)
+    pages_card = page.locator("section[aria-labelledby=ff-pages-title]")
+    pages_card.get_by_role("link", name="Details").click()
+    page.wait_for_url(lambda url: "/details/top-pages" in url)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Top pages")
+
+    def shown() -> list[Any]:
+        return page.locator("table[data-list=details] tbody tr").evaluate_all(
+            """rows => rows.map(row => [
+                row.querySelector("th[scope=row] a").textContent,
+                Number(row.querySelector("td[data-visitors]").dataset.visitors),
+            ])"""
+        )
+
+    every = api(server, "top-pages", limit="100", range="30d")["results"]
+    assert len(every) > 10 and shown() == [[r["path"], r["visitors"]] for r in every]
+    page.get_by_role("searchbox", name="Search").fill("/docs/")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url(lambda url: query(url).get("q") == "/docs/")
+    docs = api(server, "top-pages", limit="100", range="30d", **{"page~": "/docs/"})["results"]
+    assert docs and shown() == [[r["path"], r["visitors"]] for r in docs]
+    page.get_by_role("link", name="Back to the dashboard").click()
+    page.wait_for_url(lambda url: "/details/" not in url)
+
+
+def test_a_shared_link_shows_the_apis_numbers_and_frames_only_where_allowed(
+    page: Page, make_demo_server: Callable[..., RunningServer], tmp_path: Path
+) -> None:
+    """The host page is served from http://127.0.0.1:PORT, another origin than the
+    dashboard's http://site.test:PORT."""
+    host_port = free_port()
+    host = f"http://127.0.0.1:{host_port}"
+    server = make_demo_server(clock=ManualClock(system_clock()), embed_origins=[host])
+    engine = server.analytics.store.engine
+    allowed = shared_links.create(engine, "Acme Corp", system_clock())
+    shared = f"{dashboard(server)}/share/{allowed}"
+
+    page.goto(f"{shared}?range=7d")
+    stats = api(server, "stats", range="7d")
+    assert shown_metrics(page) == {metric: stats[metric]["value"] for metric in METRICS}
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Acme Corp")
+    expect(page.get_by_role("link", name="Export CSV")).to_have_count(0)
+    range_link(page, "30 days").click()
+    page.wait_for_url(lambda url: url.startswith(shared) and query(url) == {"range": "30d"})
+
+    (tmp_path / "host.html").write_text(
+        f'<!doctype html><title>Host</title><iframe src="{shared}" width="800" height="600">'
+        "</iframe>"
+    )
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with ThreadingHTTPServer(("127.0.0.1", host_port), handler) as httpd:
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            page.goto(f"{host}/host.html")
+            framed = page.frame_locator("iframe").locator(".ff-value[data-metric=visitors]")
+            expect(framed).to_have_attribute(
+                "data-value", str(api(server, "stats")["visitors"]["value"])
+            )
+            # Another dashboard, whose embed_origins does not name the host: refused.
+            other = make_demo_server(clock=ManualClock(system_clock()))
+            secret = shared_links.create(other.analytics.store.engine, "Elsewhere", system_clock())
+            (tmp_path / "host.html").write_text(
+                f'<!doctype html><iframe src="{dashboard(other)}/share/{secret}"></iframe>'
+            )
+            page.goto(f"{host}/host.html", wait_until="load")  # the frame's load included
+            assert [frame.url for frame in page.frames[1:]] == ["chrome-error://chromewebdata/"]
+        finally:
+            httpd.shutdown()
+            thread.join()
+
+
+def test_the_map_shades_each_countrys_visitors_and_filters_by_one(
+    page: Page, server: RunningServer, login: Login
+) -> None:
+    login(page, server)
+    views = page.get_by_role("navigation", name="Views of countries")
+    views.get_by_role("link", name="Map").click()
+    page.wait_for_url(lambda url: query(url) == {"countries": "map"})
+    shaded = page.locator("svg.ff-map path[data-country]").evaluate_all(
+        "paths => paths.map(p => [p.dataset.country, Number(p.dataset.visitors)])"
+    )
+    results = api(server, "top-countries", limit="1000", range="30d")["results"]
+    expected = sorted((r["value"], r["visitors"]) for r in results if r["value"] != "(unknown)")
+    assert len(expected) >= 5 and sorted(map(tuple, shaded)) == expected
+    top = max(expected, key=lambda row: row[1])[0]
+    expect(page.locator(f"svg.ff-map path[data-country={top}]")).to_have_class("ff-m5")
+    # By keyboard: a country's middle may lie in another (the United States' with Alaska).
+    page.locator("svg.ff-map a").filter(has=page.locator(f"[data-country={top}]")).focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: query(url) == {"countries": "map", "country": top})
+    stats = api(server, "stats", range="30d", country=top)
+    assert shown_metrics(page) == {metric: stats[metric]["value"] for metric in METRICS}
 
 
 # -- realtime -------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import BROWSER_UA, ManualClock, empty_database
+from conftest import BROWSER_UA, IPHONE_UA, ManualClock, empty_database
 from footfall import Analytics, Filter, IngestContext
 from footfall.query.filters import Filters
 from footfall.query.funnels import Funnel
@@ -83,14 +83,15 @@ def utc(text: str) -> datetime:
 
 
 def send(analytics, clock: ManualClock, events) -> None:  # type: ignore[no-untyped-def]
-    """Send ``events`` (as in ``EVENTS``) through the HTTP ingestion path, in order, with
-    the clock set to each event's time."""
+    """Send ``events`` (as in ``EVENTS``, and optionally their properties) through the
+    HTTP ingestion path, in order, with the clock set to each event's time."""
 
     async def run() -> None:
-        for when, who, name, path, interactive in events:
+        for when, who, name, path, interactive, *props in events:
             clock.now = when if isinstance(when, datetime) else utc(when)
+            body = {"name": name, "url": SITE + path, "interactive": interactive}
             await analytics.ingest(
-                {"name": name, "url": SITE + path, "interactive": interactive},
+                {**body, "props": props[0]} if props else body,
                 headers={"user-agent": BROWSER_UA},
                 peer=NETWORKS[who],
                 context=IngestContext(source="http"),
@@ -399,6 +400,105 @@ def test_filters_with_several_values_negation_and_contains(
         assert [(e.name, e.visitors, e.events) for e in found] == events
     series = api.get_timeseries_sync(**DAY, **filters)
     assert sum(p.pageviews for p in series.points) == totals[2]
+
+
+# Properties of page views and custom events, on Nov 18 (visitors P, Q, R, S):
+#   P  09:00 /blog/a {author: Ann}, 09:05 /blog/b {author: Bob}       2 pv, 300 s
+#   Q  10:00 /blog/a {author: Ann}, 10:01 Signup {plan: pro}          1 pv,  60 s
+#   R  11:00 / , 11:02 Signup {plan: free}                            1 pv, 120 s
+#   S  12:00 /blog/b {author: Bob, featured: true}                    1 pv,   0 s, bounce
+# Keys by visitors: author (P Q S: 3 visitors, 3 visits), plan (Q R: 2, 2), featured (S).
+# author's values: Ann (P Q: 2 visitors, 2 events), Bob (P S: 2, 2); featured: "true".
+# A property filter matches events: author=Ann selects P and Q, and counts their 2 views
+# of /blog/a (no custom event has an author: no events). author!=Ann matches every event
+# without Ann (no author included): all 4 visits, views P /blog/b, R /, S /blog/b = 3,
+# one bounce (S) = 25.0 %, (300+60+120+0)/4 = 120.0 s. plan=pro: Q, through its Signup:
+# 1 visit, no page view with it (0), 60 s, events Signup (1, 1).
+PROPERTY_EVENTS = [
+    ("2026-11-18 09:00", "A", "pageview", "/blog/a", True, {"author": "Ann"}),
+    ("2026-11-18 09:05", "A", "pageview", "/blog/b", True, {"author": "Bob"}),
+    ("2026-11-18 10:00", "B", "pageview", "/blog/a", True, {"author": "Ann"}),
+    ("2026-11-18 10:01", "B", "Signup", "/blog/a", True, {"plan": "pro"}),
+    ("2026-11-18 11:00", "C", "pageview", "/", True),
+    ("2026-11-18 11:02", "C", "Signup", "/", True, {"plan": "free"}),
+    ("2026-11-18 12:00", "D", "pageview", "/blog/b", True, {"author": "Bob", "featured": True}),
+]
+
+
+def test_properties_of_page_views_and_events_and_their_filters(make_analytics, database_url, clock):
+    analytics = make_analytics(database_url)
+    send(analytics, clock, PROPERTY_EVENTS)
+    api = analytics.api
+    keys = api.get_property_keys_sync(10, **DAY)
+    assert [(k.value, k.visitors, k.visits) for k in keys] == [
+        ("author", 3, 3),
+        ("plan", 2, 2),
+        ("featured", 1, 1),
+    ]
+    values = api.get_properties_sync("author", 10, **DAY)
+    assert [(v.value, v.visitors, v.events) for v in values] == [("Ann", 2, 2), ("Bob", 2, 2)]
+    assert [v.value for v in api.get_properties_sync("featured", 10, **DAY)] == ["true"]
+    narrowed = api.get_properties_sync("author", 10, **DAY, page=Filter.contains("/blog/a"))
+    assert [(v.value, v.visitors, v.events) for v in narrowed] == [("Ann", 2, 2)]
+
+    names = ("visitors", "visits", "pageviews", "bounce_rate", "visit_duration")
+    for props, totals, pages, events in (
+        ({"author": "Ann"}, (2, 2, 2, 0.0, 180.0), [("/blog/a", 2, 2)], []),
+        (
+            {"author": Filter.is_not("Ann")},
+            (4, 4, 3, 25.0, 120.0),
+            [("/blog/b", 2, 2), ("/", 1, 1)],
+            [("Signup", 2, 2)],
+        ),
+        ({"plan": "pro"}, (1, 1, 0, 0.0, 60.0), [], [("Signup", 1, 1)]),
+    ):
+        stats = api.get_dashboard_stats_sync(**DAY, props=props)
+        assert tuple(getattr(stats, n).value for n in names) == totals, props
+        found = api.get_top_pages_sync(10, **DAY, props=props)
+        assert [(p.path, p.visitors, p.pageviews) for p in found] == pages, props
+        shown = api.get_top_events_sync(10, **DAY, props=props)
+        assert [(e.name, e.visitors, e.events) for e in shown] == events, props
+    entries = api.get_entry_pages_sync(10, **DAY, props={"plan": "pro"})
+    assert [(e.path, e.visits) for e in entries] == [("/blog/a", 1)]
+
+
+# Versions, on Nov 18: A (two visits, 09:00 and 10:00) and B on Chrome 131 on Windows 10,
+# C on Safari 17.5 (iOS 17.5, an iPhone), D on Chrome 130. Chrome 131: visitors A B = 2, visits
+# 3; Chrome 130: 1, 1; Safari 17: 1, 1 (the name and major version footfall keeps).
+# Filtered by browser=Chrome, the Safari visit is left out.
+def test_browser_and_os_versions(make_analytics, database_url, clock):
+    analytics = make_analytics(database_url)
+    older = BROWSER_UA.replace("Chrome/131", "Chrome/130")
+    visits = [
+        ("2026-11-18 09:00", "A", BROWSER_UA),
+        ("2026-11-18 10:00", "A", BROWSER_UA),
+        ("2026-11-18 09:30", "B", BROWSER_UA),
+        ("2026-11-18 11:00", "C", IPHONE_UA),
+        ("2026-11-18 12:00", "D", older),
+    ]
+
+    async def run() -> None:
+        for when, who, agent in sorted(visits):
+            clock.now = utc(when)
+            await analytics.ingest(
+                {"name": "pageview", "url": SITE + "/"},
+                headers={"user-agent": agent},
+                peer=NETWORKS[who],
+                context=IngestContext(source="http"),
+            )
+
+    asyncio.run(run())
+    api = analytics.api
+    browsers = api.get_versions_sync("browser", 10, **DAY)
+    found = [(b.value, b.visitors, b.visits) for b in browsers]
+    assert found == [("Chrome 131", 2, 3), ("Chrome 130", 1, 1), ("Safari 17", 1, 1)]
+    chrome = api.get_versions_sync("browser", 10, **DAY, browser="Chrome")
+    assert [b.value for b in chrome] == ["Chrome 131", "Chrome 130"]
+    systems = api.get_versions_sync("os", 10, **DAY)
+    assert [(s.value, s.visitors, s.visits) for s in systems] == [
+        ("Windows 10", 3, 4),
+        ("iOS 17", 1, 1),
+    ]
 
 
 # The chart's comparison, by hour of Nov 18: the previous period is Nov 17 (E at 09:00,

@@ -24,9 +24,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from footfall.api import MAX_LIMIT
-from footfall.dashboard import charts, countries, session
-from footfall.query.filters import DIRECT, OPERATORS, Filter, Filters
+from footfall.api import MAX_LIMIT, VERSIONED
+from footfall.dashboard import charts, countries, details, session, world_map
+from footfall.query.filters import DIRECT, OPERATORS, Filter, Filters, is_property_param
 from footfall.query.goals import Goal
 from footfall.query.metrics import RawEventsPurged, shared_selections
 from footfall.query.ranges import InvalidQuery
@@ -87,7 +87,16 @@ def _duration(seconds: float) -> str:
     return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
 
 
+def _bar(visitors: int, total: int) -> str:
+    """The classes of a list row whose bar shows its share of the period's visitors: a
+    class per whole percent (dashboard.css), as the Content-Security-Policy allows no
+    inline style to set a width."""
+    share = round(100 * visitors / total) if total else 0
+    return f"ff-bar ff-w{min(max(share, 0), 100)}"
+
+
 _templates.filters["duration"] = _duration
+_templates.filters["bar"] = _bar
 _templates.filters["country_name"] = countries.name
 _templates.filters["flag"] = countries.flag
 # Paths are stored percent-encoded (one spelling per page); people read them decoded.
@@ -102,46 +111,41 @@ def dashboard_routes(analytics: Analytics, *, standalone: bool = False) -> list[
     def forbidden() -> Response:
         return _forbidden(analytics, base, standalone)
 
-    api = f"{analytics.config.api_base_path}/analytics"
-
     async def page(request: Request) -> Response:
         if any(name in request.query_params for name in _SECRETS):
             return await _login(request, analytics, forbidden)
         if not await is_authorized(request, analytics):
             return forbidden()
+        return await dashboard_page(analytics, request, base=base, here=base)
+
+    async def details_view(request: Request) -> Response:
+        if not await is_authorized(request, analytics):
+            return forbidden()
+        chosen = details.LISTS.get(request.path_params["list"])
+        if chosen is None:
+            return render("error.html", 404, message="No such list.", home=base, base=base)
+        current = {k: v for k, v in request.query_params.items() if k not in ("q", "p")}
+        search = request.query_params.get("q", "")
         try:
-            if (target := _with_new_filter(base, request)) is not None:
-                return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
-            params = read_params(request)
-            context = await _report(
-                analytics,
-                params,
-                _tab(request, "pages", PAGES_TABS, "top"),
-                request.query_params.get("compare"),
-                _tab(request, "sources", SOURCES_TABS, "source"),
-                request.query_params.get("funnel"),
+            number = details.page_number(request.query_params.get("p"))
+            shown: details.DetailsPage | str = await _or_reason(
+                details.read_page(analytics.api, chosen, read_params(request), search, number)
             )
         except InvalidQuery as invalid:
-            return _render(
-                "error.html",
-                400,
-                message=f"{invalid.param}: {invalid.message}",
-                home=base,
-                base=base,
-            )
-        return _render(
-            "dashboard.html",
+            message = f"{invalid.param}: {invalid.message}"
+            return render("error.html", 400, message=message, home=base, base=base)
+        here = f"{base}/details/{request.path_params['list']}"
+        return render(
+            "details.html",
             200,
-            **context,
             base=base,
-            api=api,
-            query=dict(request.query_params),
-            url=_url_maker(base, request),
-            filter_names=Filters.names(),
-            operators=OPERATORS,
-            ranges=RANGE_CHOICES,
-            export_url=f"{api}/export.csv?{urlencode(_period_params(request))}",
-            signed_in=session.COOKIE in request.cookies,
+            chosen=chosen,
+            shown=shown,
+            search=search,
+            current=current,
+            back=_url_of(base, current)(),
+            url=_url_of(base, current),
+            page_url=lambda n: _url_of(here, current)(q=search or None, p=str(n)),
         )
 
     async def logout(request: Request) -> Response:
@@ -151,7 +155,7 @@ def dashboard_routes(analytics: Analytics, *, standalone: bool = False) -> list[
         if not await is_authorized(request, analytics):
             return forbidden()
         return StreamingResponse(
-            _realtime_events(analytics, request),
+            realtime_events(analytics, request),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
@@ -160,9 +164,66 @@ def dashboard_routes(analytics: Analytics, *, standalone: bool = False) -> list[
         Route(base, page, methods=["GET"]),
         Route(f"{base}/", page, methods=["GET"]),  # as typed by hand; no redirect
         Route(f"{base}/realtime", realtime, methods=["GET"]),
+        Route(f"{base}/details/{{list}}", details_view, methods=["GET"]),
         Route(f"{base}/logout", logout, methods=["POST"]),
         Mount(f"{base}/assets", _nosniff(StaticFiles(directory=HERE / "assets"))),
     ]
+
+
+async def dashboard_page(
+    analytics: Analytics,
+    request: Request,
+    *,
+    base: str,
+    here: str,
+    shared: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The dashboard for ``request`` (its period, filters and tabs), once the caller has
+    decided it may be seen. ``base``: where its assets are; ``here``: its own URL, which
+    its links and forms keep; ``shared``: the label of the shared link it is shown
+    through (read-only: no export, no details, no signing out); ``headers``: in place of
+    ``SECURITY_HEADERS``."""
+    headers = headers or SECURITY_HEADERS
+    api = f"{analytics.config.api_base_path}/analytics"
+    try:
+        if (target := _with_new_filter(here, request)) is not None:
+            return RedirectResponse(target, status_code=303, headers=headers)
+        params = read_params(request)
+        context = await _report(
+            analytics,
+            params,
+            _tab(request, "pages", PAGES_TABS, "top"),
+            request.query_params.get("compare"),
+            _tab(request, "sources", SOURCES_TABS, "source"),
+            request.query_params.get("funnel"),
+            _tab(request, "events", EVENTS_TABS, "events"),
+            request.query_params.get("property") or None,
+            _tab(request, "countries", COUNTRIES_TABS, "list"),
+        )
+    except InvalidQuery as invalid:
+        message = f"{invalid.param}: {invalid.message}"
+        return render("error.html", 400, headers, message=message, home=here, base=base)
+    return render(
+        "dashboard.html",
+        200,
+        headers,
+        **context,
+        base=base,
+        here=here,
+        shared=shared,
+        api=api,
+        query=dict(request.query_params),
+        url=_url_maker(here, request),
+        details_url=None
+        if shared
+        else lambda name: _url_of(f"{base}/details/{name}", _view_params(request))(),
+        filter_names=Filters.names(),
+        operators=OPERATORS,
+        ranges=RANGE_CHOICES,
+        export_url=None if shared else f"{api}/export.csv?{urlencode(_period_params(request))}",
+        signed_in=not shared and session.COOKIE in request.cookies,
+    )
 
 
 def _nosniff(app: ASGIApp) -> ASGIApp:
@@ -187,6 +248,13 @@ async def _nothing() -> list[Any]:
 T = TypeVar("T")
 PAGES_TABS = {"top": "Top pages", "entry": "Entry pages", "exit": "Exit pages"}
 """The tabs of the pages card (``?pages=``), by the list each shows."""
+
+COUNTRIES_TABS = {"list": "List", "map": "Map"}
+"""The tabs of the countries card (``?countries=``)."""
+
+EVENTS_TABS = {"events": "Custom events", "properties": "Properties"}
+"""The tabs of the events card (``?events=``): the properties tab shows the values of one
+property key (``?property=``, the first by visitors if none), of page views and events."""
 
 
 SOURCES_TABS = {
@@ -263,6 +331,9 @@ async def _report(
     compare: str | None = None,
     sources: str = "source",
     funnel: str | None = None,
+    events_tab: str = "events",
+    property_key: str | None = None,
+    countries_tab: str = "list",
 ) -> dict[str, Any]:
     """Every number of the page, from the aggregation API, queried concurrently; of the
     pages card, the list of its tab ``tab``; on the chart, the period ``compare`` says; of
@@ -270,7 +341,9 @@ async def _report(
     api = analytics.api
     range, limit = params.pop("range"), LIST_LIMIT
     params.pop("limit")
-    filters = Filters(**{k: v for k, v in params.items() if k in Filters.names()})
+    filters = Filters(
+        **{k: v for k, v in params.items() if k in Filters.names()}, props=params.get("props", {})
+    )
     options = {k: v for k, v in params.items() if k in ("from_date", "to_date")}
     calls = {
         "overview": api.get_overview(limit, range, **params),
@@ -294,6 +367,13 @@ async def _report(
     }
     if funnel:
         calls["funnel"] = _or_reason(api.get_funnel(funnel, range, **params))
+    for of in VERSIONED:  # one browser (OS) chosen: its card lists its versions
+        if filters.exact(of) is not None:
+            calls[f"{of}_versions"] = _or_reason(api.get_versions(of, limit, range, **params))
+    if countries_tab == "map":  # every country's visitors, to shade the map
+        calls["map_countries"] = api.get_top_countries(MAX_LIMIT, range, **params)
+    if events_tab == "properties":
+        calls["property_keys"] = _or_reason(api.get_property_keys(limit, range, **params))
     goals = analytics.config.goals
     if goals:
         calls["goals"] = api.get_goals(range, **params)
@@ -309,6 +389,12 @@ async def _report(
         )
     with shared_selections():  # a filter's visits, found once for the page's reports
         results = dict(zip(calls, await asyncio.gather(*calls.values()), strict=True))
+    keys = results.get("property_keys")
+    if isinstance(keys, list) and (keys or property_key):
+        property_key = property_key or keys[0].value
+        results["property_values"] = await _or_reason(
+            api.get_properties(property_key, limit, range, **params)
+        )
     results.setdefault("properties", [])
     if isinstance(results["properties"], str):
         results["properties_missing"] = results.pop("properties")
@@ -333,6 +419,15 @@ async def _report(
         "goal_rows": list(zip(results.get("goals", []), goals, strict=True)),
         "funnels": [f.name for f in analytics.config.funnels],
         "funnel_name": funnel,
+        "events_tab": events_tab,
+        "countries_tab": countries_tab,
+        "countries_tabs": COUNTRIES_TABS,
+        "world": world_map.shapes({r.value: r.visitors for r in results["map_countries"]})
+        if countries_tab == "map"
+        else None,
+        "map": world_map,
+        "events_tabs": EVENTS_TABS,
+        "property_key": property_key,
         "selected_goal": selected,
         "rates": rates,
         "pages_tab": tab,
@@ -383,7 +478,7 @@ async def _login(
     # The page it leaves had the secret in its address: no Referer may carry it anywhere.
     response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
     response.headers["Set-Cookie"] = session.cookie_header(
-        secret, secure=_secure(request, analytics)
+        secret, secure=came_over_https(request, analytics)
     )
     return response
 
@@ -392,7 +487,7 @@ _SECRETS = ("token", "code")
 """Query parameters that log in, never kept in an address."""
 
 
-def _secure(request: Request, analytics: Analytics) -> bool:
+def came_over_https(request: Request, analytics: Analytics) -> bool:
     """Whether the browser came over HTTPS, so its cookie may say ``Secure``."""
     client = request.client
     return over_https(
@@ -417,13 +512,15 @@ async def _logout(request: Request, analytics: Analytics, base: str) -> Response
         assert secret is not None
         await asyncio.to_thread(admin_sessions.end, engine, secret)
     response = RedirectResponse(base, status_code=303, headers=SECURITY_HEADERS)
-    response.headers["Set-Cookie"] = session.clearing_header(secure=_secure(request, analytics))
+    response.headers["Set-Cookie"] = session.clearing_header(
+        secure=came_over_https(request, analytics)
+    )
     return response
 
 
 def _forbidden(analytics: Analytics, base: str, standalone: bool) -> Response:
     config = analytics.config
-    return _render(
+    return render(
         "forbidden.html",
         403,
         base=base,
@@ -433,7 +530,7 @@ def _forbidden(analytics: Analytics, base: str, standalone: bool) -> Response:
     )
 
 
-async def _realtime_events(analytics: Analytics, request: Request) -> AsyncIterator[str]:
+async def realtime_events(analytics: Analytics, request: Request) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     ends = loop.time() + STREAM_LIFETIME
     last: int | None = None
@@ -448,9 +545,21 @@ async def _realtime_events(analytics: Analytics, request: Request) -> AsyncItera
         await asyncio.sleep(REALTIME_POLL)
 
 
-def _render(template: str, status: int, **context: Any) -> HTMLResponse:
+def render(
+    template: str, status: int, headers: dict[str, str] | None = None, **context: Any
+) -> HTMLResponse:
+    """A page of the dashboard's templates, with its security headers (or ``headers``)."""
     html = _templates.get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    return HTMLResponse(html, status_code=status, headers=headers or SECURITY_HEADERS)
+
+
+def _view_params(request: Request) -> dict[str, str]:
+    """The period and filters of the view: what a details view of one of its lists keeps."""
+    return {
+        k: v
+        for k, v in request.query_params.items()
+        if k in ("range", "from", "to") or k in Filters.params() or is_property_param(k)
+    }
 
 
 def _period_params(request: Request) -> dict[str, str]:
@@ -470,8 +579,11 @@ def _url_of(base: str, current: dict[str, str]) -> Any:
         if "range" in changes:
             query.pop("from", None)
             query.pop("to", None)
+        if "filters" in changes:  # url(filters=None): none of them
+            changes.pop("filters")
+            query = {k: v for k, v in query.items() if not _is_filter_param(k)}
         for key, value in changes.items():
-            if key in Filters.names():
+            if key in Filters.names() or is_property_param(key):
                 for suffix in OPERATORS:
                     query.pop(key + suffix, None)
                 if value is not None:
@@ -483,6 +595,10 @@ def _url_of(base: str, current: dict[str, str]) -> Any:
         return f"{base}?{urlencode(query)}" if query else base
 
     return url
+
+
+def _is_filter_param(name: str) -> bool:
+    return name in Filters.params() or is_property_param(name)
 
 
 def _with_new_filter(base: str, request: Request) -> str | None:

@@ -19,7 +19,7 @@ text, or the opposite. In a query string, the operator follows the name::
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Integer, and_, or_, true
@@ -27,6 +27,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from footfall.query.properties import property_of
 from footfall.query.ranges import InvalidQuery
 
 DIRECT = "Direct / None"
@@ -193,10 +194,14 @@ def as_filter(name: str, value: FilterValue) -> Filter | None:
     raise InvalidQuery(name, "must be a value, a list of values or a footfall.Filter")
 
 
+PROPERTY_PREFIX = "prop:"
+"""What begins a property filter's query parameter: ``prop:author=Ann``."""
+
+
 @dataclass(frozen=True, slots=True)
 class Filters:
     """The filters of a report, one per dimension (a string or list given here becomes a
-    ``Filter``)."""
+    ``Filter``), and per property key."""
 
     page: Filter | None = None
     """Paths, as in the top pages list."""
@@ -208,25 +213,38 @@ class Filters:
     os: Filter | None = None
     event: Filter | None = None
     """Custom event names."""
+    props: Mapping[str, Filter] | tuple[tuple[str, Filter], ...] = ()
+    """Property values by key (``{"author": "Ann"}``): like ``page`` and ``event``, they
+    match events (page views and custom events) with that value, and select their visits."""
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
+        for name in self.names():
+            value = getattr(self, name)
             if not isinstance(value, Filter | None):
-                object.__setattr__(self, f.name, as_filter(f.name, value))
+                object.__setattr__(self, name, as_filter(name, value))
+        props = self.props
+        if isinstance(props, Mapping):
+            given = [(str(k), as_filter(PROPERTY_PREFIX + str(k), v)) for k, v in props.items()]
+            props = tuple(sorted((k, f) for k, f in given if f is not None))
+            object.__setattr__(self, "props", props)
+        if any(not key or len(key) > _MAX_LENGTH for key, _ in props):
+            raise InvalidQuery("props", "keys must be 1 to 2000 characters")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
+        """The dimensions a filter can be on (properties aside)."""
+        return ("page", "source", "country", "device", "browser", "os", "event")
 
     @classmethod
     def params(cls) -> tuple[str, ...]:
-        """Every query parameter a filter can be given as: each name with each operator."""
+        """Every query parameter a filter can be given as: each name with each operator
+        (and ``prop:<key>`` with each, ``is_property_param``)."""
         return tuple(name + suffix for name in cls.names() for suffix in OPERATORS)
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> Filters:
-        """Read the filters from query parameters (``country=US``, ``page~=/blog``)."""
+        """Read the filters from query parameters (``country=US``, ``page~=/blog``,
+        ``prop:author!=Ann``)."""
         found: dict[str, Filter] = {}
         for name in cls.names():
             for suffix in OPERATORS:
@@ -236,7 +254,15 @@ class Filters:
                 if name in found:
                     raise InvalidQuery(name + suffix, f"one filter of {name} at most")
                 found[name] = Filter.parse(name, suffix, text)
-        return cls(**found)
+        props: dict[str, Filter] = {}
+        for param, text in params.items():
+            if not is_property_param(param) or text == "":
+                continue
+            key, suffix = _property_key(param)
+            if key in props:
+                raise InvalidQuery(param, f"one filter of the property {key} at most")
+            props[key] = Filter.parse(PROPERTY_PREFIX + key, suffix, text)
+        return cls(**found, props=props)
 
     @property
     def visit_level(self) -> dict[str, Filter]:
@@ -244,17 +270,26 @@ class Filters:
         names = ("source", "country", "device", "browser", "os")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
+    def property_sql(self, properties: Any) -> Any | None:
+        """The condition an event's JSON ``properties`` column meets to match every
+        property filter, or None without one."""
+        if not self.props:
+            return None
+        return and_(*(chosen.sql(property_of(properties, key)) for key, chosen in self.props))
+
     def exact(self, name: str) -> str | None:
         """The one value the filter ``name`` is exactly, or None."""
         chosen: Filter | None = getattr(self, name)
         return chosen.exact if chosen is not None else None
 
     def __iter__(self) -> Iterator[tuple[str, Filter]]:
-        """``(name, filter)`` of each filter given."""
-        for f in fields(self):
-            value = getattr(self, f.name)
+        """``(name, filter)`` of each filter given (``prop:<key>`` for a property's)."""
+        for name in self.names():
+            value = getattr(self, name)
             if value is not None:
-                yield f.name, value
+                yield name, value
+        for key, value in self.props:
+            yield PROPERTY_PREFIX + key, value
 
     def __bool__(self) -> bool:
         return any(True for _ in self)
@@ -263,6 +298,23 @@ class Filters:
         """The filters as query parameters (``{"page~": "/blog"}``)."""
         return {name + chosen.suffix: chosen.text for name, chosen in self}
 
-    def to_dict(self) -> dict[str, Filter]:
-        """The filters as the Python API's arguments."""
-        return dict(self)
+    def to_dict(self) -> dict[str, Any]:
+        """The filters as the Python API's arguments (``props`` a dict)."""
+        given: dict[str, Any] = {n: getattr(self, n) for n in self.names() if getattr(self, n)}
+        if self.props:
+            given["props"] = dict(self.props)
+        return given
+
+
+def is_property_param(param: str) -> bool:
+    """Whether a query parameter is a property filter's (``prop:<key>``, an operator)."""
+    return param.startswith(PROPERTY_PREFIX) and bool(_property_key(param)[0])
+
+
+def _property_key(param: str) -> tuple[str, str]:
+    """The key and operator suffix of a property filter's parameter."""
+    name = param.removeprefix(PROPERTY_PREFIX)
+    for suffix in ("!~", "!", "~"):
+        if name.endswith(suffix):
+            return name.removesuffix(suffix), suffix
+    return name, ""

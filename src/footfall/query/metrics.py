@@ -48,7 +48,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from footfall.query import visit_reports
 from footfall.query.engagement import NONE, PageEngagement, page_engagement
-from footfall.query.filters import Filters, empty_value
+from footfall.query.filters import UNKNOWN, Filters, empty_value
 from footfall.query.funnels import Funnel, events_of, funnel_select
 from footfall.query.goals import Goal
 from footfall.query.properties import PROPERTY, property_part, property_rows
@@ -159,7 +159,8 @@ class RawEventsPurged(InvalidQuery):
             ", or keep one filter at most (such reports cover every day rolled up)",
         ),
         "hours": ("hourly charts need", ", or a range of several days"),
-        "properties": ("an event's properties need", ""),
+        "properties": ("properties need", ""),
+        "versions": ("browser and OS versions need", ""),
         "visits": ("entry and exit pages, channels and UTM tags need", ""),
         "goals": ("page goals need", ""),
         "funnels": ("funnels need", ""),
@@ -638,10 +639,10 @@ class Queries:
         """Pages (``page``) or events (``event``) by visitors then count, from raw events;
         a page or event filter also narrows what is counted to that page or event."""
         table, column, _ = item_source(kind)
-        only = filters.page if kind == "page" else filters.event
         rows = self._table_rows(table, period, filters)
-        if only is not None:
-            rows = rows.where(only.sql(column))
+        narrowed = self._narrowing(filters, kind, table)
+        if narrowed is not None:
+            rows = rows.where(narrowed)
         visitors = func.count(distinct(table.c.visitor_id))
         return (
             rows.with_only_columns(column, visitors, func.count())
@@ -692,9 +693,10 @@ class Queries:
 
         def build() -> Select[Any]:
             label = bucket(self.dialect, page_view.c.timestamp, period).label("bucket")
+            props = filters.property_sql(page_view.c.properties)
             return (
                 self._table_rows(page_view, period, filters)
-                .where(page_view.c.path.in_(TOP_PATHS))
+                .where(page_view.c.path.in_(TOP_PATHS), *([props] if props is not None else []))
                 .with_only_columns(page_view.c.path, label, func.count())
                 .group_by(page_view.c.path, label)
             )
@@ -880,6 +882,67 @@ class Queries:
             rows = self.run(conn, key, build, split)
             return [EventProperty(k, str(v), int(a), int(b)) for k, v, a, b in rows]
 
+    def properties(
+        self, period: Period, filters: Filters, key: str | None, limit: int = 10
+    ) -> list[Any]:
+        """The property keys of the period's page views and custom events (``key`` None:
+        ``Breakdown(key, visitors, visits)``), or the values of ``key`` (``EventProperty``),
+        by visitors, from raw events. Page views are narrowed by a page filter and custom
+        events by an event filter, as the lists of pages and events are."""
+        with self.engine.connect() as conn:
+            _require_raw_period(conn, period, "properties")
+            parts = []
+            for table, kind in ((page_view, "page"), (custom_event, "event")):
+                joined, name, text = property_rows(table)
+                rows = self._table_rows(table, period, filters).where(
+                    table.c.properties.is_not(None)
+                )
+                narrowed = self._narrowing(filters, kind, table)
+                if narrowed is not None:
+                    rows = rows.where(narrowed)
+                if key is not None:
+                    rows = rows.where(name == key)
+                value = text if key is not None else literal("")
+                parts.append(
+                    rows.select_from(joined).with_only_columns(
+                        table.c.visitor_id,
+                        table.c.session_id,
+                        name.label("key"),
+                        value.label("value"),
+                    )
+                )
+            found = union_all(*parts).subquery("properties")
+            second = func.count() if key is not None else func.count(distinct(found.c.session_id))
+            rows = conn.execute(_ranked(found, ("key", "value"), second, limit)).all()
+        if key is None:
+            return [Breakdown(str(k), int(v), int(n)) for k, _, v, n in rows]
+        return [EventProperty(str(k), str(value), int(v), int(n)) for k, value, v, n in rows]
+
+    def versions(
+        self, period: Period, filters: Filters, of: str, limit: int = 10
+    ) -> list[Breakdown]:
+        """Visits by browser (``of`` ``browser``) or operating system (``os``) and its
+        version (``Chrome 131``), from the period's raw events: the rollups keep no
+        versions."""
+        with self.engine.connect() as conn:
+            _require_raw_period(conn, period, "versions")
+            parts = [
+                self._table_rows(table, period, filters).with_only_columns(
+                    table.c.visitor_id,
+                    table.c.session_id,
+                    table.c[of].label("name"),
+                    table.c[f"{of}_version"].label("version"),
+                )
+                for table in (page_view, custom_event)
+            ]
+            found = union_all(*parts).subquery("versions")
+            visits = func.count(distinct(found.c.session_id))
+            rows = conn.execute(_ranked(found, ("name", "version"), visits, limit)).all()
+        return [
+            Breakdown(" ".join(p for p in (name or UNKNOWN, version) if p), int(v), int(n))
+            for name, version, v, n in rows
+        ]
+
     def _properties_raw(
         self, period: Period, filters: Filters, name: str, limit: int
     ) -> Select[Any]:
@@ -1050,9 +1113,8 @@ class Queries:
         def counted(is_pageview: bool, table: Any) -> Any:
             if not is_pageview:
                 return literal(0, Integer)
-            if filters.page is None:
-                return literal(1, Integer)
-            return case((filters.page.sql(table.c.path), 1), else_=0)
+            narrowed = self._narrowing(filters, "page", table)
+            return literal(1, Integer) if narrowed is None else case((narrowed, 1), else_=0)
 
         parts = []
         for table, is_pageview in ((page_view, True), (custom_event, False)):
@@ -1065,6 +1127,18 @@ class Queries:
                 )
             )
         return union_all(*parts).subquery("events")
+
+    @staticmethod
+    def _narrowing(filters: Filters, kind: str, table: Any) -> Any | None:
+        """The condition on the events of ``table`` (page views: ``kind`` ``page``, custom
+        events: ``event``) that the page or event filter and the property filters narrow
+        what is counted to, or None."""
+        only = filters.page if kind == "page" else filters.event
+        column = table.c.path if kind == "page" else table.c.name
+        conditions = [only.sql(column)] if only is not None else []
+        props = filters.property_sql(table.c.properties)
+        conditions += [props] if props is not None else []
+        return and_(*conditions) if conditions else None
 
     def _table_rows(self, table: Any, period: Period, filters: Filters) -> Select[Any]:
         """Rows of one event table in the period, limited to the selected visits."""
@@ -1091,6 +1165,7 @@ class Queries:
             "device",
             "browser",
             "os",
+            "properties",
         )
         parts = []
         for table, is_pageview in ((page_view, True), (custom_event, False)):
@@ -1107,10 +1182,11 @@ class Queries:
                 ).where(*_in_period(table, period))
             )
         events = union_all(*parts).subquery("period_events")
-        if filters.page is not None:
-            counted: Any = func.sum(
-                case((and_(events.c.is_pageview == 1, filters.page.sql(events.c.path)), 1), else_=0)
-            )
+        props = filters.property_sql(events.c.properties)
+        viewed = [filters.page.sql(events.c.path)] if filters.page is not None else []
+        viewed += [props] if props is not None else []
+        if viewed:
+            counted: Any = func.sum(case((and_(events.c.is_pageview == 1, *viewed), 1), else_=0))
         else:
             counted = func.sum(events.c.is_pageview)
         query = select(
@@ -1132,8 +1208,11 @@ class Queries:
         if filters.page is not None:
             conditions.append(counted > 0)
         if filters.event is not None:
-            named = and_(events.c.is_pageview == 0, filters.event.sql(events.c.name))
-            conditions.append(func.sum(case((named, 1), else_=0)) > 0)
+            named = [events.c.is_pageview == 0, filters.event.sql(events.c.name)]
+            named += [props] if props is not None else []
+            conditions.append(func.sum(case((and_(*named), 1), else_=0)) > 0)
+        if props is not None and filters.page is None and filters.event is None:
+            conditions.append(func.sum(case((props, 1), else_=0)) > 0)  # any event with them
         for name, chosen in filters.visit_level.items():
             column = (
                 func.max(events.c.referrer_source) if name == "source" else func.min(events.c[name])
@@ -1142,6 +1221,19 @@ class Queries:
         if conditions:
             query = query.having(and_(*conditions))
         return query
+
+
+def _ranked(rows: Subquery, names: Sequence[str], counted: Any, limit: int) -> Select[Any]:
+    """The columns ``names`` of ``rows`` (events with their ``visitor_id``), each with its
+    visitors and ``counted``, by visitors, then ``counted``, then themselves."""
+    columns = [rows.c[name] for name in names]
+    visitors = func.count(distinct(rows.c.visitor_id))
+    return (
+        select(*columns, visitors, counted)
+        .group_by(*columns)
+        .order_by(visitors.desc(), counted.desc(), *columns)
+        .limit(limit)
+    )
 
 
 def _sums_by_label(rows: Subquery) -> Select[Any]:
@@ -1192,7 +1284,7 @@ def _rolled_up_filter(filters: Filters) -> tuple[str, str] | None:
     """The one filter of ``filters`` as rollups keep it, or None (no filter, several, one
     that is not a single value exactly, or a value too long to have rollups)."""
     chosen = list(filters)
-    if len(chosen) != 1:
+    if len(chosen) != 1 or filters.props:
         return None
     ((name, only),) = chosen
     value = only.exact

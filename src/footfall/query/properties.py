@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, literal_column, true
+from sqlalchemy import String, literal_column, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -121,3 +121,11 @@ def property_source(events: Any) -> tuple[Any, Any]:
 def property_part(value: Any, index: int) -> Any:
     """The event name (0), key (1) or value (2) of the ``PROPERTY`` value ``value``."""
     return _part(value, literal_column(str(int(index))))
+
+
+def property_of(properties: Any, key: str) -> Any:
+    """The text of the property ``key`` in a JSON object column (``properties``), NULL for
+    an event without it: what a property filter compares."""
+    pairs = _pairs(properties).table_valued("key", "value", "type")
+    found = _text(pairs.c.value, pairs.c.type)
+    return select(found).where(pairs.c.key == key).scalar_subquery()

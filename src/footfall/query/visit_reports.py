@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, distinct, func, select
+from sqlalchemy import Connection, case, distinct, func, select, union_all
 
 from footfall.query.channels import channel_sql
 from footfall.query.filters import Filters
@@ -135,13 +135,24 @@ def _selected(filters: Filters, start: datetime, end: datetime) -> list[Any]:
     a page view of the page (an event of the name) in the period."""
     v = visit.c
     conditions = [chosen.sql(v[name], name) for name, chosen in filters.visit_level.items()]
+    sources = []
     for table, column, chosen in (
         (page_view, page_view.c.path, filters.page),
         (custom_event, custom_event.c.name, filters.event),
     ):
         if chosen is not None:
-            matching = select(table.c.session_id).where(
-                table.c.timestamp >= start, table.c.timestamp < end, chosen.sql(column)
-            )
-            conditions.append(v.session_id.in_(matching))
+            sources.append((table, [chosen.sql(column)]))
+    if filters.props and not sources:  # an event of either kind with the properties
+        sources = [(page_view, []), (custom_event, [])]
+    any_kind = []
+    for table, matches in sources:
+        props = filters.property_sql(table.c.properties)
+        where = [table.c.timestamp >= start, table.c.timestamp < end, *matches]
+        selected = select(table.c.session_id).where(*where, *([props] if props is not None else []))
+        if filters.page is None and filters.event is None:
+            any_kind.append(selected)
+        else:
+            conditions.append(v.session_id.in_(selected))
+    if any_kind:
+        conditions.append(v.session_id.in_(union_all(*any_kind)))
     return conditions

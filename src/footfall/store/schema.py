@@ -337,6 +337,19 @@ secret: the database never holds one that works. ``token_hash`` is the SHA-256 o
 admin token it was made under: another token, and it no longer works. ``expires_at`` is
 naive UTC."""
 
+shared_link = Table(
+    "shared_link",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("label", String(200), nullable=False),
+    Column("password_hash", String(200)),
+    Column("created_at", DateTime, nullable=False),
+)
+"""Read-only dashboards at a secret URL (``web/shared.py``), by the SHA-256 of their secret
+(the URL's last part: the database never holds one that works); ``password_hash``, when
+one is asked, is ``scrypt``'s, with its salt. Deleting a row revokes its link."""
+
 rollup_state = Table(
     "rollup_state",
     metadata,

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from footfall._version import __version__
 from footfall.query import results
-from footfall.query.filters import Filters
+from footfall.query.filters import Filters, is_property_param
 from footfall.query.ranges import RANGES, InvalidQuery
 from footfall.query.visit_reports import UTM_TAGS
 from footfall.web.auth import HOW_TO, is_authorized
@@ -64,14 +64,15 @@ async def _timeseries(api: AnalyticsAPI, request: Request, p: dict[str, Any]) ->
     return await api.get_timeseries(p.pop("range"), compare=compare, **p)
 
 
-async def _event_properties(api: AnalyticsAPI, request: Request, p: dict[str, Any]) -> Any:
-    name = request.query_params.get("name", "")
-    return await api.get_event_properties(name, p.pop("limit"), p.pop("range"), **p)
+def _list_of(param: str, method: str) -> Call:
+    """A list whose ``AnalyticsAPI`` method first takes the query parameter ``param``
+    (``event-properties?name=Signup``: ``get_event_properties("Signup", limit, range)``)."""
 
+    async def call(api: AnalyticsAPI, request: Request, p: dict[str, Any]) -> Any:
+        first = request.query_params.get(param, "")
+        return await getattr(api, method)(first, p.pop("limit"), p.pop("range"), **p)
 
-async def _utm(api: AnalyticsAPI, request: Request, p: dict[str, Any]) -> Any:
-    tag = request.query_params.get("tag", "")
-    return await api.get_utm(tag, p.pop("limit"), p.pop("range"), **p)
+    return call
 
 
 async def _goals(api: AnalyticsAPI, _r: Request, p: dict[str, Any]) -> Any:
@@ -171,7 +172,7 @@ ENDPOINTS = (
         "Tagged visits by a UTM tag's value (tag=utm_medium, utm_source, ...)",
         results.Breakdown,
         True,
-        _utm,
+        _list_of("tag", "get_utm"),
         params=("tag", "range", "from", "to", "limit", *Filters.params()),
     ),
     Endpoint(
@@ -189,8 +190,31 @@ ENDPOINTS = (
         "Property breakdown of one custom event (name=...)",
         results.EventProperty,
         True,
-        _event_properties,
+        _list_of("name", "get_event_properties"),
         params=("name", "range", "from", "to", "limit", *Filters.params()),
+    ),
+    Endpoint(
+        "property-keys",
+        "Property keys of page views and custom events, by visitors",
+        results.Breakdown,
+        True,
+        _list("get_property_keys"),
+    ),
+    Endpoint(
+        "properties",
+        "Values of one property (key=...) over page views and custom events",
+        results.EventProperty,
+        True,
+        _list_of("key", "get_properties"),
+        params=("key", "range", "from", "to", "limit", *Filters.params()),
+    ),
+    Endpoint(
+        "versions",
+        "Visits by browser or OS version (of=browser or of=os)",
+        results.Breakdown,
+        True,
+        _list_of("of", "get_versions"),
+        params=("of", "range", "from", "to", "limit", *Filters.params()),
     ),
     Endpoint(
         "top-countries", "Countries of visits", results.Breakdown, True, _list("get_top_countries")
@@ -248,11 +272,11 @@ def _handler(analytics: Analytics, endpoint: Endpoint) -> Callable[[Request], Aw
 def _refuse_unknown(request: Request, endpoint: Endpoint) -> None:
     """A parameter the endpoint does not take is an error, not ignored: a misspelt filter
     (``?contry=DE``) would otherwise answer with the unfiltered numbers."""
+    filtered = "page" in endpoint.params
     for name in request.query_params:
-        if name not in endpoint.params:
-            raise InvalidQuery(
-                name, f"unknown parameter; this endpoint takes {', '.join(endpoint.params)}"
-            )
+        if name not in endpoint.params and not (filtered and is_property_param(name)):
+            takes = ", ".join(endpoint.params) + (", prop:<key>" if filtered else "")
+            raise InvalidQuery(name, f"unknown parameter; this endpoint takes {takes}")
 
 
 def read_params(request: Request) -> dict[str, Any]:
@@ -308,6 +332,11 @@ _PARAMS: dict[str, dict[str, Any]] = {
     },
     "limit": {"schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}},
     "name": {"schema": {"type": "string"}, "description": "The custom event's name."},
+    "key": {"schema": {"type": "string"}, "description": "The property's key."},
+    "of": {
+        "schema": {"type": "string", "enum": ["browser", "os"]},
+        "description": "What's versions.",
+    },
     "compare": {
         "schema": {"type": "string", "enum": ["previous", "year"]},
         "description": "Also the period of equal length before, or the same days a year earlier.",

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 from footfall._version import __version__
+from footfall.dashboard.shared import shared_routes
 from footfall.dashboard.views import dashboard_routes
 from footfall.web.api import api_routes, export_route
 from footfall.web.auth import TooManyWrongTokens, wrong_tokens
@@ -58,6 +59,7 @@ def build_app(analytics: Analytics, *, standalone: bool = False) -> Starlette:
         *tracker_routes(analytics, base),
         export_route(analytics, base),
         *dashboard_routes(analytics, standalone=standalone),
+        *shared_routes(analytics, f"{analytics.config.site_base_path}/analytics"),
     ]
     if standalone:
         dashboard = f"{analytics.config.site_base_path}/analytics"
