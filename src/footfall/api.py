@@ -30,6 +30,7 @@ from footfall.query.results import (
     ExitPage,
     FunnelReport,
     GoalConversion,
+    Location,
     Overview,
     PageStats,
     Realtime,
@@ -291,6 +292,21 @@ class AnalyticsAPI:
         period, filters = self._period_and_filters(range, kw)
         return self.queries.properties(period, filters, key, _limit(limit))
 
+    def get_regions_sync(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Location]:
+        """Visits by region (state, province) and country, by visitors: only where a
+        city-level ``.mmdb`` told them. They need the period's raw events."""
+        period, filters = self._period_and_filters(range, kw)
+        return self.queries.locations(period, filters, "region", _limit(limit))
+
+    def get_cities_sync(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Location]:
+        """Visits by city and country, by visitors, as ``get_regions_sync``."""
+        period, filters = self._period_and_filters(range, kw)
+        return self.queries.locations(period, filters, "city", _limit(limit))
+
     def get_versions_sync(
         self, of: str, limit: int = 10, range: str | None = None, **kw: Any
     ) -> list[Breakdown]:
@@ -431,6 +447,18 @@ class AnalyticsAPI:
     ) -> list[EventProperty]:
         """The same as ``get_properties_sync``, off the event loop."""
         return await _off_loop(self.get_properties_sync, key, limit, range, **kw)
+
+    async def get_regions(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Location]:
+        """The same as ``get_regions_sync``, off the event loop."""
+        return await _off_loop(self.get_regions_sync, limit, range, **kw)
+
+    async def get_cities(
+        self, limit: int = 10, range: str | None = None, **kw: Any
+    ) -> list[Location]:
+        """The same as ``get_cities_sync``, off the event loop."""
+        return await _off_loop(self.get_cities_sync, limit, range, **kw)
 
     async def get_versions(
         self, of: str, limit: int = 10, range: str | None = None, **kw: Any

@@ -21,6 +21,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import delete, func, select
 
+from footfall.ingest import referrers
 from footfall.ingest.event import PAGEVIEW, Engagement, Event
 from footfall.store import Store, rollups
 from footfall.store.schema import custom_event, dropped_event, page_view, visit, visit_session
@@ -241,6 +242,29 @@ _COUNTRIES = _Dist([
     ("HU", 0.3), ("EE", 0.2), (None, 1.0),
 ])  # fmt: skip
 
+DEMO_PLACES: dict[str, tuple[tuple[str, str], ...]] = {
+    "US": (("California", "San Francisco"), ("California", "Los Angeles"),
+           ("New York", "New York"), ("Texas", "Austin"), ("Washington", "Seattle"),
+           ("Illinois", "Chicago"), ("Massachusetts", "Boston")),
+    "DE": (("Berlin", "Berlin"), ("Bavaria", "Munich"), ("Hamburg", "Hamburg"),
+           ("North Rhine-Westphalia", "Cologne")),
+    "GB": (("England", "London"), ("England", "Manchester"), ("Scotland", "Edinburgh")),
+    "IN": (("Karnataka", "Bengaluru"), ("Maharashtra", "Mumbai"), ("Delhi", "New Delhi")),
+    "FR": (("Île-de-France", "Paris"), ("Auvergne-Rhône-Alpes", "Lyon")),
+    "CA": (("Ontario", "Toronto"), ("British Columbia", "Vancouver"), ("Quebec", "Montreal")),
+    "NL": (("North Holland", "Amsterdam"), ("South Holland", "Rotterdam")),
+}  # fmt: skip
+"""Regions and cities of the demo's visitors, as a city-level database names them (the
+other countries have none: as with a database that knows only their country)."""
+
+
+def _place(visitor_id: int, country: str | None) -> tuple[str | None, str | None]:
+    """A visitor's region and city: drawn from its id, so the random draws of the rest of
+    the traffic stay what they were."""
+    places = DEMO_PLACES.get(country or "")
+    return places[visitor_id % len(places)] if places else (None, None)
+
+
 _Version = _Dist[str | None]
 
 
@@ -322,11 +346,9 @@ class _Source:
 
 
 def _ref(url: str | None, landing: str = "*") -> _Source:
-    host = None
-    if url:
-        host = url.split("/")[2]
-        host = host[4:] if host.startswith("www.") else host
-    return _Source(url, host, landing)
+    """A referrer and its source, named as ingestion names it."""
+    source = referrers.source_name(referrers.parse_referrer(url).host or "") if url else None
+    return _Source(url, source, landing)
 
 
 def _utm(source: str, medium: str, campaign: str, landing: str, url: str | None) -> _Source:
@@ -706,6 +728,7 @@ class _Generator:
         referrer_source: str | None,
         utm: _Utm,
     ) -> Event:
+        region, city = _place(visitor.id, visitor.country)
         return Event(
             name=name,
             timestamp=self.start + timedelta(seconds=offset),
@@ -717,6 +740,8 @@ class _Generator:
             utm_medium=utm[1],
             utm_campaign=utm[2],
             country=visitor.country,
+            region=region,
+            city=city,
             device=visitor.device,
             browser=visitor.browser,
             browser_version=visitor.browser_version,

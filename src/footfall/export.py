@@ -30,6 +30,9 @@ One file holds both kinds of event, one row each, in the column order of ``COLUM
     A page view's engaged time (milliseconds) and deepest scroll (percent), as its tracker
     reported them; empty when it reported nothing, and for custom events. Files exported
     before these two columns existed, without them, are imported too.
+``region``, ``city``
+    Below the country, by English name, with a city-level ``.mmdb`` only; empty otherwise.
+    Files exported before them are imported too.
 
 An empty cell in an optional column means "none" (NULL); the pipeline never stores an empty
 string there, so nothing is lost. Page views come first, then custom events, each in
@@ -101,10 +104,13 @@ COLUMNS: tuple[str, ...] = (
     "session_id",
     "engaged_ms",
     "scroll_depth",
+    "region",
+    "city",
 )
 """The CSV columns, in order. New columns are only ever added at the end."""
-LEGACY_COLUMNS = COLUMNS[:22]
-"""The columns of an export made before engagement was kept: still imported."""
+EARLIER_COLUMNS = (COLUMNS[:22], COLUMNS[:24])
+"""The columns of exports made before engagement (22), and before regions and cities (24)
+were kept: still imported."""
 
 TYPE_PAGEVIEW = "pageview"
 TYPE_EVENT = "event"
@@ -176,6 +182,8 @@ def _select(table: Table, start: datetime | None, end: datetime | None) -> Selec
         table.c.session_id,
         table.c.engaged_ms if not custom else None,
         table.c.scroll_depth if not custom else None,
+        table.c.region,
+        table.c.city,
     ]
     query = select(*(c for c in columns if c is not None))
     return _bounded(table, query, start, end).order_by(table.c.timestamp, table.c.id)
@@ -222,7 +230,8 @@ def export_rows(
         # from the result, and the spreadsheet check inline, calling out only for the rare
         # cell that starts with a risky character.
         for partition in conn.execute(_select(page_view, low, high)).partitions():
-            for ts, host, path, props, *texts, visitor, session, engaged, depth in partition:
+            for row in partition:
+                ts, host, path, props, *texts, visitor, session, engaged, depth = row[:-2]
                 yield [
                     TYPE_PAGEVIEW,
                     ts.isoformat(timespec="microseconds") + "Z",
@@ -236,9 +245,11 @@ def export_rows(
                     _integer(session),
                     "" if engaged is None else str(engaged),
                     "" if depth is None else str(depth),
+                    *[safe(t) if t and t[0] in risky else (t or "") for t in row[-2:]],
                 ]
         for partition in conn.execute(_select(custom_event, low, high)).partitions():
-            for ts, name, host, path, props, interactive, *texts, visitor, session in partition:
+            for row in partition:
+                ts, name, host, path, props, interactive, *texts, visitor, session = row[:-2]
                 yield [
                     TYPE_EVENT,
                     ts.isoformat(timespec="microseconds") + "Z",
@@ -252,6 +263,7 @@ def export_rows(
                     _integer(session),
                     "",
                     "",
+                    *[safe(t) if t and t[0] in risky else (t or "") for t in row[-2:]],
                 ]
 
 
@@ -394,7 +406,7 @@ def _read_events(file: TextIO) -> Iterator[Event]:
 
 
 def _check_header(header: list[str]) -> None:
-    if tuple(header) in (COLUMNS, LEGACY_COLUMNS):
+    if tuple(header) in (COLUMNS, *EARLIER_COLUMNS):
         return
     missing = [c for c in COLUMNS if c not in header]
     unknown = [c for c in header if c not in COLUMNS]
@@ -454,6 +466,8 @@ def _event(row: list[str], width: int = len(COLUMNS)) -> Event:
         session_id=_id(cells[21], "session_id"),
         engaged_ms=_count(cells[22], "engaged_ms", 2**62) if width > 22 else None,
         scroll_depth=_count(cells[23], "scroll_depth", 100) if width > 22 else None,
+        region=(cells[24] or None) if width > 24 else None,
+        city=(cells[25] or None) if width > 24 else None,
     )
 
 

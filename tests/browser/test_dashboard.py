@@ -547,6 +547,25 @@ def test_the_map_shades_each_countrys_visitors_and_filters_by_one(
     assert shown_metrics(page) == {metric: stats[metric]["value"] for metric in METRICS}
 
 
+def test_the_regions_and_cities_tabs_show_the_apis_lists(
+    page: Page, server: RunningServer, login: Login
+) -> None:
+    login(page, server)
+    views = page.get_by_role("navigation", name="Views of countries")
+    for tab, key, endpoint in (("Regions", "region", "regions"), ("Cities", "city", "cities")):
+        views.get_by_role("link", name=tab).click()
+        page.wait_for_url(lambda url, key=key: query(url) == {"countries": key})
+        shown = page.locator(f"table[data-list={key}] tbody tr").evaluate_all(
+            """rows => rows.map(row => [
+                row.querySelector("th[scope=row]").textContent.trim(),
+                Number(row.querySelector("td[data-visitors]").dataset.visitors),
+            ])"""
+        )
+        results = api(server, endpoint, limit="10", range="30d")["results"]
+        expected = [[f"{flag(r['country'])} {r['name']}", r["visitors"]] for r in results]
+        assert len(expected) == 10 and shown == expected, tab
+
+
 # -- realtime -------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ import pytest
 from starlette.datastructures import Headers
 
 from footfall.ingest.client_ip import truncate_ip
-from footfall.ingest.geo import CountryLookup
+from footfall.ingest.geo import CountryLookup, Place
 from geo_fixture import build_country_mmdb
 
 NETWORKS = {
@@ -317,3 +317,26 @@ def test_the_credit_its_licence_asks_for(
         assert countries.database is not None
         assert (countries.database.kind, countries.database.credit) == (kind, credit)
         assert countries.database.credit_url == url
+
+
+def test_a_city_level_record_gives_the_region_and_city(tmp_path: Path) -> None:
+    city = {
+        "country": {"iso_code": "DE"},
+        "registered_country": {"iso_code": "DE"},
+        "subdivisions": [{"names": {"en": "Bavaria"}}, {"names": {"en": "Upper Bavaria"}}],
+        "city": {"names": {"en": "Munich", "de": "München"}},
+    }
+    odd = {"country": {"iso_code": "FR"}, "city": {"names": {"en": "\x00"}}, "subdivisions": []}
+    registered = {"registered_country": {"iso_code": "US"}, "city": {"names": {"en": "Nowhere"}}}
+    path = build_country_mmdb(
+        tmp_path / "cities.mmdb",
+        {},
+        records={"203.0.113.0/24": city, "198.51.100.0/24": odd, "192.0.2.0/24": registered},
+    )
+    with CountryLookup(header="CF-IPCountry", database=path) as lookup:
+        assert lookup.place("203.0.113.0", {}) == Place("DE", "Bavaria", "Munich")
+        assert lookup.place("198.51.100.0", {}) == Place("FR", None, None)  # not a name
+        assert lookup.place("192.0.2.0", {}) == Place("US", None, None)  # only registered
+        # The header's country, when it is another: the database's place is not in it.
+        assert lookup.place("203.0.113.0", {"cf-ipcountry": "AT"}) == Place("AT", None, None)
+        assert lookup.place("203.0.113.0", {"cf-ipcountry": "DE"}).city == "Munich"

@@ -101,3 +101,26 @@ def test_the_top_referrers_list_the_tagged_source(make_analytics, database_url):
         ("newsletter", 1, 1),
         ("producthunt", 1, 1),
     ]  # ties ordered by name
+
+
+@pytest.mark.parametrize(
+    ("referrer", "expected"),
+    [
+        ("https://lnkd.in/abc", "linkedin.com"),
+        ("https://www.linkedin.com/feed/", "linkedin.com"),
+        ("android-app://com.linkedin.android/", "linkedin.com"),
+        ("https://l.facebook.com/l.php", "facebook.com"),
+        ("https://m.facebook.com/", "facebook.com"),
+        ("https://t.co/xyz", "x.com"),
+        ("https://twitter.com/", "x.com"),
+        ("https://old.reddit.com/r/Python/", "reddit.com"),
+        ("https://youtu.be/abc", "youtube.com"),
+        ("https://www.google.co.uk/", "google.com"),
+        ("https://www.google.com.br/", "google.com"),
+        ("https://news.google.com/", "news.google.com"),  # Google News is not search
+        ("https://github.com/footfall", "github.com"),
+        ("https://notlinkedin.com/", "notlinkedin.com"),  # a suffix, not a subdomain
+    ],
+)
+def test_a_site_with_several_hosts_is_one_source(referrer: str, expected: str) -> None:
+    assert referrer_source(parse_referrer(referrer), "example.com", None) == expected

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import BROWSER_UA, ManualClock
-from footfall import IngestContext
+from footfall import Filter, IngestContext
 from footfall.query.channels import CHANNELS, channel_of, channel_sql
 
 # (source, UTM medium, channel): the source is the UTM source, or else the referrer's host.
@@ -120,6 +120,32 @@ def test_channels_and_utm_tags_of_the_visits(site):
         ("Organic Search", 1, 1)
     ]
     assert rows(api.get_channels_sync(10, "today", page="/pricing")) == [("Organic Social", 1, 1)]
+
+
+def test_channel_and_utm_filters_select_the_visits(site):
+    """Each visit has one page view: channel=Paid Search|Email selects the visits of
+    203.0.2.9 and 203.0.3.9 (2 visitors, 2 page views); utm_campaign=winter the same two;
+    utm_medium!=cpc the four others and the email one (5); utm_source~=news the email
+    visit only (1). The top pages and sources follow."""
+    api = site.api
+    for filters, visitors, sources in (
+        ({"channel": ["Paid Search", "Email"]}, 2, ["google", "newsletter"]),
+        ({"utm_campaign": "winter"}, 2, ["google", "newsletter"]),
+        ({"utm_medium": Filter.is_not("cpc")}, 5, None),
+        ({"utm_source": Filter.contains("news")}, 1, ["newsletter"]),
+        ({"channel": "Organic Social", "page": "/pricing"}, 1, ["linkedin.com"]),
+    ):
+        stats = api.get_dashboard_stats_sync("today", **filters)
+        assert (stats.visitors.value, stats.pageviews.value) == (visitors, visitors), filters
+        assert sum(p.pageviews for p in api.get_top_pages_sync(10, "today", **filters)) == visitors
+        if sources is not None:
+            found = [r.source for r in api.get_top_referrers_sync(10, "today", **filters)]
+            assert sorted(found) == sources, filters
+    # The lists of channels and tags honour them too.
+    assert rows(api.get_channels_sync(10, "today", utm_campaign="winter")) == [
+        ("Email", 1, 1),
+        ("Paid Search", 1, 1),
+    ]
 
 
 def test_an_unknown_utm_tag_is_refused(site):

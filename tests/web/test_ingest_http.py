@@ -354,6 +354,69 @@ def test_country_from_trusted_header_then_from_mmdb(serve, make_analytics, datab
     assert [tuple(r) for r in rows] == [("/a", "DE"), ("/b", "FR"), ("/c", None), ("/d", None)]
 
 
+def city(country: str, region: str, name: str) -> dict[str, object]:
+    """A record shaped like GeoLite2-City's: country, first subdivision, city."""
+    return {
+        "country": {"iso_code": country, "names": {"en": country}},
+        "subdivisions": [{"iso_code": "X", "names": {"en": region}}],
+        "city": {"names": {"en": name}},
+    }
+
+
+def test_regions_and_cities_from_a_city_level_mmdb(serve, make_analytics, database_url, tmp_path):
+    """Visitors: two in Munich (one /24, two User-Agents), one in Berlin, one in a
+    country-only record, one whose header names another country than the database's.
+    Regions: Bavaria (2 visitors, 2 visits), Berlin (1, 1); Berlin's city with a Signup."""
+    from geo_fixture import build_country_mmdb
+
+    mmdb = build_country_mmdb(
+        tmp_path / "cities.mmdb",
+        {"203.0.113.0/24": "FR"},
+        records={
+            "198.51.100.0/24": city("DE", "Bavaria", "Munich"),
+            "198.51.101.0/24": city("DE", "Berlin", "Berlin"),
+        },
+        database_type="GeoLite2-City",
+    )
+    analytics = make_analytics(
+        database_url,
+        trusted_proxies=["127.0.0.1"],
+        country_header="CF-IPCountry",
+        geoip_database=mmdb,
+    )
+    server = serve(analytics)
+    server.event({"url": SITE + "/a"}, ip="198.51.100.7")
+    server.event({"url": SITE + "/a"}, ip="198.51.100.8", ua=IPHONE_UA)
+    server.event({"name": "Signup", "url": SITE + "/a"}, ip="198.51.101.9")
+    server.event({"url": SITE + "/b"}, ip="203.0.113.5")  # France, no region or city
+    at = {"CF-IPCountry": "AT"}
+    server.event({"url": SITE + "/c"}, ip="198.51.101.200", ua=IPHONE_UA, headers=at)
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT path, country, region, city FROM page_view UNION ALL "
+                "SELECT name, country, region, city FROM custom_event ORDER BY 1, 3"
+            )
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("/a", "DE", "Bavaria", "Munich"),
+        ("/a", "DE", "Bavaria", "Munich"),
+        ("/b", "FR", None, None),
+        ("/c", "AT", None, None),  # the header's country: the database's city is not there
+        ("Signup", "DE", "Berlin", "Berlin"),
+    ]
+    api = analytics.api
+    regions = api.get_regions_sync(10, "today")
+    assert [r.to_dict() for r in regions] == [
+        {"country": "DE", "name": "Bavaria", "visitors": 2, "visits": 2},
+        {"country": "DE", "name": "Berlin", "visitors": 1, "visits": 1},
+    ]
+    cities = api.get_cities_sync(10, "today", country="DE", event="Signup")
+    assert [(c.name, c.visitors) for c in cities] == [("Berlin", 1)]
+
+
 def test_country_header_from_an_untrusted_peer_is_ignored(serve, make_analytics, database_url):
     analytics = make_analytics(database_url, country_header="CF-IPCountry")
     server = serve(analytics)

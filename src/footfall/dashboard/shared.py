@@ -57,10 +57,11 @@ def _unlocked(request: Request, link: shared_links.Found) -> bool:
 
 def shared_routes(analytics: Analytics, base: str) -> list[Route]:
     """The shared dashboard, its password form and its realtime stream."""
-    engine = analytics.store.engine
     headers = shared_headers(tuple(analytics.config.embed_origins))
 
     async def find(request: Request) -> shared_links.Found | None:
+        # The store is opened on first use (a database down at start is a 503 later).
+        engine = analytics.store.engine
         return await asyncio.to_thread(shared_links.find, engine, request.path_params["secret"])
 
     def missing() -> Response:

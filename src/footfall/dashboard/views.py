@@ -249,7 +249,7 @@ T = TypeVar("T")
 PAGES_TABS = {"top": "Top pages", "entry": "Entry pages", "exit": "Exit pages"}
 """The tabs of the pages card (``?pages=``), by the list each shows."""
 
-COUNTRIES_TABS = {"list": "List", "map": "Map"}
+COUNTRIES_TABS = {"list": "List", "region": "Regions", "city": "Cities", "map": "Map"}
 """The tabs of the countries card (``?countries=``)."""
 
 EVENTS_TABS = {"events": "Custom events", "properties": "Properties"}
@@ -372,6 +372,9 @@ async def _report(
             calls[f"{of}_versions"] = _or_reason(api.get_versions(of, limit, range, **params))
     if countries_tab == "map":  # every country's visitors, to shade the map
         calls["map_countries"] = api.get_top_countries(MAX_LIMIT, range, **params)
+    elif countries_tab in ("region", "city"):
+        read = api.get_regions if countries_tab == "region" else api.get_cities
+        calls["locations"] = _or_reason(read(limit, range, **params))
     if events_tab == "properties":
         calls["property_keys"] = _or_reason(api.get_property_keys(limit, range, **params))
     goals = analytics.config.goals

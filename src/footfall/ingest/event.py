@@ -112,6 +112,11 @@ class Event:
     adds to it later); set by an import of exported page views."""
     scroll_depth: int | None = None
     """A page view's deepest scroll in percent, as ``engaged_ms``."""
+    region: str | None = None
+    """The region (state, province) in the country, by its English name, such as
+    ``"Bavaria"``: only with a city-level ``.mmdb`` (``geoip_database``)."""
+    city: str | None = None
+    """The city, by its English name, such as ``"Munich"``: as ``region``."""
 
     @property
     def is_pageview(self) -> bool:

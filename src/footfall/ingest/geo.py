@@ -24,7 +24,7 @@ import maxminddb
 
 from footfall.ingest.client_ip import truncate_ip
 
-__all__ = ["CountryDatabase", "CountryLookup"]
+__all__ = ["CountryDatabase", "CountryLookup", "Place"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,31 @@ def _country_code(value: object) -> str | None:
     if code[0] == "X" and code != "XK":
         return None
     return code
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where an address is: its country, and its region and city (English names) when a
+    city-level database knows them."""
+
+    country: str | None
+    region: str | None
+    city: str | None
+
+
+NOWHERE = Place(None, None, None)
+MAX_NAME = 100
+
+
+def _name(part: object) -> str | None:
+    """The English name of a region or city record (``{"names": {"en": ...}}``), if any."""
+    if not isinstance(part, dict):
+        return None
+    names = part.get("names")
+    name = names.get("en") if isinstance(names, dict) else None
+    if not isinstance(name, str) or not name.strip() or not name.isprintable():
+        return None
+    return name.strip()[:MAX_NAME]
 
 
 @dataclass(frozen=True)
@@ -131,21 +156,27 @@ class CountryLookup:
 
     def country(self, truncated_ip: str | None, headers: Mapping[str, str]) -> str | None:
         """Upper-case ISO alpha-2 code of the visitor's country, or None if unknown."""
+        return self.place(truncated_ip, headers).country
+
+    def place(self, truncated_ip: str | None, headers: Mapping[str, str]) -> Place:
+        """The visitor's country, and its region and city when the database is city-level
+        and agrees with the header on the country."""
+        from_header = None
         if self._header is not None:
-            code = _country_code(headers.get(self._header))
-            if code is not None:
-                return code
+            from_header = _country_code(headers.get(self._header))
         if self._path is not None and self._time_to_look():
             self._reload_if_replaced(self._path)
-        if self._reader is None or not truncated_ip:
-            return None
-        try:
-            # Idempotent for a truncated address; for a caller that slipped a full one, it
-            # keeps that address out of the cache all the same.
-            key = truncate_ip(truncated_ip)
-        except ValueError:
-            return None
-        return self._cached_lookup(key)
+        found = NOWHERE
+        if self._reader is not None and truncated_ip:
+            try:
+                # Idempotent for a truncated address; for a caller that slipped a full one,
+                # it keeps that address out of the cache all the same.
+                found = self._cached_lookup(truncate_ip(truncated_ip))
+            except ValueError:
+                found = NOWHERE
+        if from_header is not None and from_header != found.country:
+            return Place(from_header, None, None)
+        return found
 
     def _time_to_look(self) -> bool:
         # abs(): ``seconds`` may be a wall clock, which can go back.
@@ -183,27 +214,31 @@ class CountryLookup:
             self.database.built,
         )
 
-    def _lookup(self, ip: str) -> str | None:
+    def _lookup(self, ip: str) -> Place:
         reader = self._reader
         if reader is None:
-            return None
+            return NOWHERE
         try:
             record = reader.get(ip)
         except ValueError:  # IPv6 in an IPv4-only database, or the reader was just closed
-            return None
+            return NOWHERE
         except maxminddb.InvalidDatabaseError as exc:  # a corrupt record must not fail ingest
             log.warning("country database %s: %s", self._path, exc)
-            return None
+            return NOWHERE
         if not isinstance(record, dict):
-            return None
+            return NOWHERE
         # The country the address is used in; failing that, the one its block is registered to.
         for key in ("country", "registered_country"):
             part = record.get(key)
             if isinstance(part, dict):
                 code = _country_code(part.get("iso_code"))
                 if code is not None:
-                    return code
-        return None
+                    if key != "country":  # a registration says nothing of the city
+                        return Place(code, None, None)
+                    regions = record.get("subdivisions")
+                    region = regions[0] if isinstance(regions, list) and regions else None
+                    return Place(code, _name(region), _name(record.get("city")))
+        return NOWHERE
 
     def close(self) -> None:
         """Release the database (its memory map); later lookups use the header only."""

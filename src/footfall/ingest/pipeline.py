@@ -175,9 +175,11 @@ def put_user_agent(p: Pipeline, d: Draft) -> None:
 
 
 def put_country(p: Pipeline, d: Draft) -> None:
-    """A country header counts only when a trusted proxy set it, like forwarding headers."""
+    """A country header counts only when a trusted proxy set it, like forwarding headers;
+    a city-level database adds the region and city."""
     headers = d.headers if d.via_trusted_proxy else {}
-    d.event.country = p.countries.country(d.truncated_ip or None, headers)
+    place = p.countries.place(d.truncated_ip or None, headers)
+    d.event.country, d.event.region, d.event.city = place.country, place.region, place.city
 
 
 def put_referrer(p: Pipeline, d: Draft) -> None:

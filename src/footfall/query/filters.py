@@ -194,6 +194,8 @@ def as_filter(name: str, value: FilterValue) -> Filter | None:
     raise InvalidQuery(name, "must be a value, a list of values or a footfall.Filter")
 
 
+TAGGED = ("channel", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
+"""The filters of a visit's channel and UTM tags."""
 PROPERTY_PREFIX = "prop:"
 """What begins a property filter's query parameter: ``prop:author=Ann``."""
 
@@ -213,6 +215,14 @@ class Filters:
     os: Filter | None = None
     event: Filter | None = None
     """Custom event names."""
+    channel: Filter | None = None
+    """Channels (docs/aggregation.md#channels), as the channels list names them."""
+    utm_source: Filter | None = None
+    utm_medium: Filter | None = None
+    utm_campaign: Filter | None = None
+    utm_content: Filter | None = None
+    utm_term: Filter | None = None
+    """The UTM tags of the visit's entry page, as the UTM lists show them."""
     props: Mapping[str, Filter] | tuple[tuple[str, Filter], ...] = ()
     """Property values by key (``{"author": "Ann"}``): like ``page`` and ``event``, they
     match events (page views and custom events) with that value, and select their visits."""
@@ -233,7 +243,7 @@ class Filters:
     @classmethod
     def names(cls) -> tuple[str, ...]:
         """The dimensions a filter can be on (properties aside)."""
-        return ("page", "source", "country", "device", "browser", "os", "event")
+        return ("page", "source", "country", "device", "browser", "os", "event", *TAGGED)
 
     @classmethod
     def params(cls) -> tuple[str, ...]:
@@ -263,6 +273,12 @@ class Filters:
                 raise InvalidQuery(param, f"one filter of the property {key} at most")
             props[key] = Filter.parse(PROPERTY_PREFIX + key, suffix, text)
         return cls(**found, props=props)
+
+    @property
+    def tagged(self) -> dict[str, Filter]:
+        """The filters on the channel and UTM tags of a visit, which its ``visit`` row
+        holds (the events hold their own page's tags only)."""
+        return {n: getattr(self, n) for n in TAGGED if getattr(self, n) is not None}
 
     @property
     def visit_level(self) -> dict[str, Filter]:

@@ -62,6 +62,7 @@ from footfall.query.results import (
     FunnelReport,
     FunnelStep,
     GoalConversion,
+    Location,
     Metric,
     Overview,
     PageStats,
@@ -161,6 +162,7 @@ class RawEventsPurged(InvalidQuery):
         "hours": ("hourly charts need", ", or a range of several days"),
         "properties": ("properties need", ""),
         "versions": ("browser and OS versions need", ""),
+        "locations": ("regions and cities need", ""),
         "visits": ("entry and exit pages, channels and UTM tags need", ""),
         "goals": ("page goals need", ""),
         "funnels": ("funnels need", ""),
@@ -177,6 +179,9 @@ class RawEventsPurged(InvalidQuery):
         )
         self.raw_from = raw_from
 
+
+ROLLED_UP = ("page", "source", "country", "device", "browser", "os", "event")
+"""The filters of which rollups are kept (one exact value at a time)."""
 
 TOTALS = ("visitors", "visits", "pageviews", "bounces", "duration_ms")
 """The sums the top stats are made of (``totals_select``), in its order."""
@@ -943,6 +948,30 @@ class Queries:
             for name, version, v, n in rows
         ]
 
+    def locations(
+        self, period: Period, filters: Filters, by: str, limit: int = 10
+    ) -> list[Location]:
+        """Visits by region (``by`` ``region``) or city (``city``) in its country, from the
+        period's raw events (the rollups keep countries only); events without one (no
+        city-level database) are left out."""
+        with self.engine.connect() as conn:
+            _require_raw_period(conn, period, "locations")
+            parts = [
+                self._table_rows(table, period, filters)
+                .where(table.c[by].is_not(None))
+                .with_only_columns(
+                    table.c.visitor_id,
+                    table.c.session_id,
+                    func.coalesce(table.c.country, UNKNOWN).label("country"),
+                    table.c[by].label("name"),
+                )
+                for table in (page_view, custom_event)
+            ]
+            found = union_all(*parts).subquery("locations")
+            visits = func.count(distinct(found.c.session_id))
+            rows = conn.execute(_ranked(found, ("country", "name"), visits, limit)).all()
+        return [Location(str(c), str(n), int(v), int(s)) for c, n, v, s in rows]
+
     def _properties_raw(
         self, period: Period, filters: Filters, name: str, limit: int
     ) -> Select[Any]:
@@ -1220,6 +1249,9 @@ class Queries:
             conditions.append(chosen.sql(column, name))
         if conditions:
             query = query.having(and_(*conditions))
+        tagged = visit_reports.tagged_sessions(filters)
+        if tagged is not None:
+            query = query.where(events.c.session_id.in_(tagged))
         return query
 
 
@@ -1284,7 +1316,7 @@ def _rolled_up_filter(filters: Filters) -> tuple[str, str] | None:
     """The one filter of ``filters`` as rollups keep it, or None (no filter, several, one
     that is not a single value exactly, or a value too long to have rollups)."""
     chosen = list(filters)
-    if len(chosen) != 1 or filters.props:
+    if len(chosen) != 1 or chosen[0][0] not in ROLLED_UP:
         return None
     ((name, only),) = chosen
     value = only.exact

@@ -190,6 +190,16 @@ class EventProperty(_Json):
 
 
 @dataclass(frozen=True, slots=True)
+class Location(_Json):
+    """One region or city (by English name) in its country (ISO code), by visitors."""
+
+    country: str
+    name: str
+    visitors: int
+    visits: int
+
+
+@dataclass(frozen=True, slots=True)
 class Breakdown(_Json):
     """One row of the countries, devices, browsers or operating systems lists."""
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, distinct, func, select, union_all
+from sqlalchemy import Connection, Select, case, distinct, func, select, union_all
 
 from footfall.query.channels import channel_sql
 from footfall.query.filters import Filters
@@ -130,11 +130,28 @@ def _views(
     return {path: int(count) for path, count in conn.execute(query.group_by(pv.path))}
 
 
+def tagged_conditions(filters: Filters) -> list[Any]:
+    """The conditions on ``visit`` rows of the channel and UTM tag filters."""
+    v = visit.c
+    return [
+        chosen.sql(channel_sql(v.source, v.utm_medium) if name == "channel" else v[name])
+        for name, chosen in filters.tagged.items()
+    ]
+
+
+def tagged_sessions(filters: Filters) -> Select[Any] | None:
+    """The sessions the channel and UTM tag filters select (None without one): from the
+    ``visit`` rows, which hold a visit's tags (those of its entry page)."""
+    conditions = tagged_conditions(filters)
+    return select(visit.c.session_id).where(*conditions) if conditions else None
+
+
 def _selected(filters: Filters, start: datetime, end: datetime) -> list[Any]:
     """Conditions on ``visit`` rows for the visits ``filters`` select: its attributes, or
     a page view of the page (an event of the name) in the period."""
     v = visit.c
     conditions = [chosen.sql(v[name], name) for name, chosen in filters.visit_level.items()]
+    conditions += tagged_conditions(filters)
     sources = []
     for table, column, chosen in (
         (page_view, page_view.c.path, filters.page),

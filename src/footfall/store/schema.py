@@ -56,6 +56,15 @@ def _dimensions() -> list[Column]:
 DIMENSIONS: tuple[str, ...] = tuple(column.name for column in _dimensions())
 """The columns every event table has after its own."""
 
+
+def _place() -> list[Column]:
+    """Where the visitor was, below the country: only with a city-level ``.mmdb``."""
+    return [Column("region", String(100)), Column("city", String(100))]
+
+
+PLACE: tuple[str, ...] = tuple(column.name for column in _place())
+"""The region and city columns, last in both event tables (migration 0014)."""
+
 page_view = Table(
     "page_view",
     metadata,
@@ -68,6 +77,7 @@ page_view = Table(
     # milliseconds visible and focused, and the deepest scroll, in percent of the page.
     Column("engaged_ms", BigInteger),
     Column("scroll_depth", SmallInteger),
+    *_place(),
     Index("ix_page_view_timestamp", "timestamp"),
     # The engaged page views only (most are, once their tracker has reported), with what
     # time on page reads of them: the day in progress's engagement without the table.
@@ -93,6 +103,7 @@ custom_event = Table(
     Column("properties", Text),
     Column("interactive", Boolean, nullable=False, default=True),
     *_dimensions(),
+    *_place(),
     Index("ix_custom_event_timestamp", "timestamp"),
     Index("ix_custom_event_name_timestamp", "name", "timestamp"),
     Index("ix_custom_event_session", "session_id"),

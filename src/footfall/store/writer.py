@@ -27,6 +27,7 @@ from footfall.store.database import write_connection
 from footfall.store.dialect import insert_for
 from footfall.store.schema import (
     DIMENSIONS,
+    PLACE,
     custom_event,
     dropped_event,
     page_view,
@@ -198,8 +199,16 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-_PAGEVIEW_COLUMNS = ("timestamp", "path", "properties", *DIMENSIONS, "engaged_ms", "scroll_depth")
-_CUSTOM_COLUMNS = ("timestamp", "name", "path", "properties", "interactive", *DIMENSIONS)
+_PAGEVIEW_COLUMNS = (
+    "timestamp",
+    "path",
+    "properties",
+    *DIMENSIONS,
+    "engaged_ms",
+    "scroll_depth",
+    *PLACE,
+)
+_CUSTOM_COLUMNS = ("timestamp", "name", "path", "properties", "interactive", *DIMENSIONS, *PLACE)
 
 
 class _FastInsert:

@@ -209,6 +209,20 @@ ENDPOINTS = (
         params=("key", "range", "from", "to", "limit", *Filters.params()),
     ),
     Endpoint(
+        "regions",
+        "Regions of visits, in their countries (with a city-level database)",
+        results.Location,
+        True,
+        _list("get_regions"),
+    ),
+    Endpoint(
+        "cities",
+        "Cities of visits, in their countries (with a city-level database)",
+        results.Location,
+        True,
+        _list("get_cities"),
+    ),
+    Endpoint(
         "versions",
         "Visits by browser or OS version (of=browser or of=os)",
         results.Breakdown,
